@@ -1,0 +1,1 @@
+//! The crate mapper authors depend on.

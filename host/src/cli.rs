@@ -1,0 +1,404 @@
+//! The command line: `serve`, `token`, `try` and `validate`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::auth::{self, EnvAdmin};
+use crate::config::{self, Config};
+use crate::graph::Summary;
+use crate::http::{self, App, intake};
+use crate::store::{self, Ingest, Store, tokens};
+use crate::template::{Template, TemplateError};
+
+/// Receives pushed events, extracts entities with templates, stores them in SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "eventpush", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Create, list and revoke bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Run a payload through a template without storing it; print the answer
+    /// and what would be stored.
+    Try(TryArgs),
+    /// Check templates; print `FILE:LINE:COLUMN: message` per error.
+    Validate {
+        /// Template files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Where the configuration and database are.
+#[derive(Debug, Args)]
+pub struct Location {
+    /// The configuration file.
+    #[arg(long, default_value = config::DEFAULT_FILE)]
+    pub config: PathBuf,
+    /// The SQLite database; overrides the configuration's `database`.
+    #[arg(long)]
+    pub database: Option<PathBuf>,
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    location: Location,
+    /// Address to listen on; overrides the configuration's `listen`.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Log lines for people (default) or as JSON objects.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per record.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new token on stdout; only its hash is stored.
+    Create {
+        /// The datasource the token may push to.
+        #[arg(long, required_unless_present = "admin", conflicts_with = "admin")]
+        datasource: Option<String>,
+        /// Make a token for the query API instead.
+        #[arg(long)]
+        admin: bool,
+        /// A note to tell tokens apart in `token list`.
+        #[arg(long)]
+        label: Option<String>,
+        /// Where the configuration and database are.
+        #[command(flatten)]
+        location: Location,
+    },
+    /// List tokens: id, datasource, label, creation, last use. Never the token.
+    List {
+        /// Where the configuration and database are.
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Revoke a token by its id; it stops working at once.
+    Revoke {
+        /// The id shown by `token list`.
+        id: String,
+        /// Where the configuration and database are.
+        #[command(flatten)]
+        location: Location,
+    },
+}
+
+/// Arguments of `try`.
+#[derive(Debug, Args)]
+pub struct TryArgs {
+    /// The template.
+    #[arg(long)]
+    template: PathBuf,
+    /// A request header, `Name: value`; may be repeated.
+    #[arg(long = "header", value_parser = parse_header)]
+    headers: Vec<(String, String)>,
+    /// The JSON payload.
+    payload: PathBuf,
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("`{text}` is not of the form `Name: value`"))?;
+    let name = name.trim();
+    if name.is_empty() || axum::http::HeaderName::try_from(name).is_err() {
+        return Err(format!("`{name}` is not a valid header name"));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
+}
+
+impl Cli {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Serve(args) => serve(args).map(|()| ExitCode::SUCCESS),
+            Command::Token(command) => token(command).map(|()| ExitCode::SUCCESS),
+            Command::Try(args) => try_payload(args),
+            Command::Validate { files } => Ok(validate(&files)),
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(&args.location.config).map_err(anyhow::Error::new)?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(database) = args.location.database {
+        config.database = database;
+    }
+    let store = Store::open(&config.database, config.durability).with_context(|| {
+        format!(
+            "failed to open the database `{}`",
+            config.database.display()
+        )
+    })?;
+    let env_admin = EnvAdmin::from_env();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    runtime.block_on(run_server(config, store, env_admin))
+}
+
+async fn run_server(config: Config, store: Store, env_admin: EnvAdmin) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("failed to listen on `{}`", config.listen))?;
+    let address = listener
+        .local_addr()
+        .context("failed to read the bound address")?;
+    let admin_in_db = store.read(tokens::any_admin).await?;
+    if !env_admin.is_set() && !admin_in_db {
+        tracing::warn!(
+            "no admin token: the query API answers 401 until you set EVENTPUSH_ADMIN_TOKEN \
+             or run `eventpush token create --admin`"
+        );
+    }
+    for datasource in config.datasources.values() {
+        tracing::info!(
+            datasource = %datasource.id,
+            template = %datasource.template_path.display(),
+            url = %format!("http://{address}/events/custom/v1/{}", datasource.id),
+            "serving datasource"
+        );
+    }
+    tracing::info!(database = %config.database.display(), "database open");
+    tracing::info!(%address, "listening");
+    let app = Arc::new(App::new(config, store, env_admin));
+    axum::serve(listener, http::router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Opens the database named by `--database`, or by the configuration.
+/// Returns the configuration too when it could be read.
+fn open_for_tokens(location: &Location) -> anyhow::Result<(rusqlite::Connection, Option<Config>)> {
+    let config = match (&location.database, Config::load(&location.config)) {
+        (_, Ok(config)) => Some(config),
+        (Some(_), Err(config::ConfigError::Read { .. })) => None,
+        (_, Err(e)) => return Err(e.into()),
+    };
+    let database = match (&location.database, &config) {
+        (Some(path), _) => path.clone(),
+        (None, Some(config)) => config.database.clone(),
+        (None, None) => unreachable!("a missing configuration without --database is an error"),
+    };
+    let conn = store::open_connection(&database, store::Durability::Full)
+        .with_context(|| format!("failed to open the database `{}`", database.display()))?;
+    Ok((conn, config))
+}
+
+fn token(command: TokenCommand) -> anyhow::Result<()> {
+    let now = http::now_micros();
+    match command {
+        TokenCommand::Create {
+            datasource,
+            admin,
+            label,
+            location,
+        } => {
+            let (conn, config) = open_for_tokens(&location)?;
+            if let (Some(id), Some(config)) = (&datasource, &config)
+                && !config.datasources.contains_key(id)
+            {
+                let known: Vec<_> = config.datasources.keys().map(String::as_str).collect();
+                bail!(
+                    "no datasource `{id}` in `{}`; it has: {}",
+                    config.path.display(),
+                    known.join(", ")
+                );
+            }
+            let new = auth::generate();
+            tokens::insert(
+                &conn,
+                &new.id,
+                &new.hash,
+                datasource.as_deref(),
+                admin,
+                label.as_deref(),
+                now,
+            )
+            .context("failed to store the token")?;
+            println!("{}", new.token.expose());
+        }
+        TokenCommand::List { location } => {
+            let (conn, _) = open_for_tokens(&location)?;
+            let rows = tokens::list(&conn).context("failed to list tokens")?;
+            println!("ID\tDATASOURCE\tLABEL\tCREATED\tLAST USED\tSTATE");
+            for row in rows {
+                let when =
+                    |t: Option<i64>| t.map(store::read::rfc3339).unwrap_or_else(|| "-".into());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    row.id,
+                    if row.admin {
+                        "(admin)".to_owned()
+                    } else {
+                        row.datasource.unwrap_or_default()
+                    },
+                    row.label.unwrap_or_else(|| "-".into()),
+                    store::read::rfc3339(row.created_at),
+                    when(row.last_used_at),
+                    if row.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                );
+            }
+        }
+        TokenCommand::Revoke { id, location } => {
+            let (conn, _) = open_for_tokens(&location)?;
+            if !tokens::revoke(&conn, &id, now).context("failed to revoke the token")? {
+                bail!("no active token with id `{id}`");
+            }
+            eprintln!("revoked token `{id}`");
+        }
+    }
+    Ok(())
+}
+
+/// `try`: the answer the sender would get and what would be stored, as JSON.
+fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
+    let template = Template::load(&args.template).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let body = std::fs::read(&args.payload)
+        .with_context(|| format!("failed to read payload `{}`", args.payload.display()))?;
+    let content_type = args
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map_or("application/json", |(_, value)| value.as_str());
+
+    let (status, answer, stored) = match try_answer(&template, content_type, &body) {
+        Ok((summary, stored)) => {
+            let status = summary.status();
+            (
+                status,
+                Value::Object(intake::summary_members(&summary)),
+                stored,
+            )
+        }
+        Err((status, detail)) => (
+            status,
+            json!({ "status": status, "detail": detail }),
+            vec![],
+        ),
+    };
+    let output = json!({ "status": status, "answer": answer, "stored": stored });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&output).expect("JSON values serialize")
+    );
+    Ok(if (200..300).contains(&status) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+type TryOutcome = Result<(Summary, Vec<Value>), (u16, String)>;
+
+fn try_answer(template: &Template, content_type: &str, body: &[u8]) -> TryOutcome {
+    if let Err(e) = intake::require_json(Some(content_type)) {
+        return Err((415, e.to_string()));
+    }
+    let payload: Value = serde_json::from_slice(body)
+        .map_err(|e| (400, format!("the body is not valid JSON: {e}")))?;
+    let ingest = intake::extract(
+        template,
+        &payload,
+        Ingest {
+            datasource: String::new(),
+            received_at: 0,
+            token_id: None,
+            max_types_per_subject: config::Limits::MAX_TYPES,
+            events: Vec::new(),
+            summary: Summary::default(),
+            mapper: None,
+        },
+    );
+    let mut summary = ingest.summary;
+    // Nothing is stored, so every matched event counts as new.
+    summary.accepted = ingest.events.len();
+    let stored = ingest
+        .events
+        .iter()
+        .map(|(_, event)| serde_json::to_value(event).expect("events serialize"))
+        .collect();
+    Ok((summary, stored))
+}
+
+/// `validate`: silent and success when every file is valid.
+fn validate(files: &[PathBuf]) -> ExitCode {
+    let mut valid = true;
+    for file in files {
+        if let Err(e) = Template::load(file) {
+            valid = false;
+            match e {
+                TemplateError::Invalid { .. } => eprintln!("{e}"),
+                TemplateError::Read { ref source, .. } => {
+                    eprintln!("{}:1:1: failed to read the file: {source}", file.display())
+                }
+            }
+        }
+    }
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

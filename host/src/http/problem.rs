@@ -1,0 +1,102 @@
+//! Error answers as `application/problem+json` (RFC 9457).
+//!
+//! Client mistakes get a precise status and detail and are not logged as
+//! errors; internal faults get a fixed, generic detail and one server-side
+//! log line, so nothing internal leaks to the sender.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error answer.
+#[derive(Debug)]
+pub struct Problem {
+    status: StatusCode,
+    detail: String,
+    members: Map<String, Value>,
+    challenge: bool,
+}
+
+impl Problem {
+    /// A problem with `status` and a detail for the client.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+            members: Map::new(),
+            challenge: false,
+        }
+    }
+
+    /// 401 with a `WWW-Authenticate` challenge and no hint of what was wrong.
+    pub fn unauthorized() -> Self {
+        Self {
+            challenge: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, "missing or invalid credentials")
+        }
+    }
+
+    /// 500 for a fault of ours; the cause is logged here, never sent.
+    pub fn internal(cause: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %error_chain(cause), "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server failed to handle the request",
+        )
+    }
+
+    /// Adds members beside `type`, `title`, `status` and `detail`.
+    pub fn with_members(mut self, members: Map<String, Value>) -> Self {
+        self.members = members;
+        self
+    }
+
+    /// The status answered.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The detail sent to the client.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": "about:blank",
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if let Value::Object(map) = &mut body {
+            map.extend(self.members);
+        }
+        let mut response = (self.status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"eventpush\""),
+            );
+        }
+        response
+    }
+}
+
+/// An error and its sources, joined with `: `, for a log line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text += ": ";
+        text += &cause.to_string();
+        source = cause.source();
+    }
+    text
+}

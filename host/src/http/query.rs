@@ -1,0 +1,219 @@
+//! The query API, behind an admin token: events by subject, the
+//! event-stream log of a datasource, and nodes by indexed attributes.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::App;
+use super::problem::Problem;
+use crate::auth::{self, AuthError};
+use crate::config::Datasource;
+use crate::store::read::{self, SubjectQuery};
+
+/// Page size when `limit` is not given.
+const DEFAULT_LIMIT: usize = 100;
+/// Largest page size.
+const MAX_LIMIT: usize = 1000;
+
+type Answer = Result<Json<Value>, Problem>;
+
+/// `GET /api/v1/subjects/{subject}/events`
+pub async fn subject_events(
+    State(app): State<Arc<App>>,
+    Path(subject): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Answer {
+    require_admin(&app, &headers).await?;
+    let mut params = Params::parse(query.as_deref())?;
+    let q = SubjectQuery {
+        subject: subject.clone(),
+        event_type: params.take("type"),
+        datasource: params.take("datasource"),
+        since: params.take("since").map(|s| parse_since(&s)).transpose()?,
+        before: params.cursor()?,
+        limit: params.limit()?,
+    };
+    params.finish()?;
+    let page = app
+        .store
+        .read(move |conn| read::events_of_subject(conn, &q))
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(Json(json!({
+        "subject": subject,
+        "events": page.items,
+        "next": page.next,
+    })))
+}
+
+/// `GET /api/v1/datasources/{id}/logs`
+pub async fn datasource_logs(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Answer {
+    require_admin(&app, &headers).await?;
+    let datasource = known_datasource(&app, &id)?;
+    let mut params = Params::parse(query.as_deref())?;
+    let (before, limit) = (params.cursor()?, params.limit()?);
+    params.finish()?;
+    let page = app
+        .store
+        .read(move |conn| read::log_entries(conn, &datasource.id, before, limit))
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(Json(json!({ "entries": page.items, "next": page.next })))
+}
+
+/// `GET /api/v1/datasources/{id}/entities/{entity}?attr.NAME=VALUE`
+///
+/// Each value is converted with the attribute's declared type before the
+/// lookup, so `attr.published=2023-03-26T23:05:32+02:00` finds the event
+/// stored as `2023-03-26T21:05:32Z`.
+pub async fn entity_nodes(
+    State(app): State<Arc<App>>,
+    Path((id, entity)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Answer {
+    require_admin(&app, &headers).await?;
+    let datasource = known_datasource(&app, &id)?;
+    let Some(template_entity) = datasource.template.entity(&entity) else {
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            format!("datasource `{id}` has no entity `{entity}`"),
+        ));
+    };
+    let mut params = Params::parse(query.as_deref())?;
+    let mut filters = Vec::new();
+    for (name, value) in params.take_prefixed("attr.") {
+        let attribute = template_entity
+            .attributes
+            .iter()
+            .find(|a| a.name == name)
+            .filter(|a| a.indexed)
+            .ok_or_else(|| {
+                bad_request(format!(
+                    "`attr.{name}`: entity `{entity}` has no indexed attribute `{name}`"
+                ))
+            })?;
+        let converted =
+            crate::template::convert::convert(attribute.attr_type, &Value::String(value))
+                .map_err(|e| bad_request(format!("`attr.{name}`: {e}")))?;
+        let text = crate::template::convert::index_text(&converted).unwrap_or_default();
+        filters.push((name, text));
+    }
+    let (before, limit) = (params.cursor()?, params.limit()?);
+    params.finish()?;
+    let ds = datasource.id.clone();
+    let page = app
+        .store
+        .read(move |conn| read::nodes_by_attributes(conn, &ds, &entity, &filters, before, limit))
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(Json(json!({
+        "datasource": datasource.id,
+        "entity": template_entity.name,
+        "nodes": page.items,
+        "next": page.next,
+    })))
+}
+
+/// Refuses the request unless it carries an admin token. A datasource's
+/// push token never opens the query API.
+pub async fn require_admin(app: &App, headers: &HeaderMap) -> Result<(), Problem> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(auth::from_header)
+        .unwrap_or_default();
+    match auth::check_admin(&app.store, &app.env_admin, presented).await {
+        Ok(Some(token_id)) => {
+            app.store.touch_token(token_id, super::now_micros());
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(AuthError::Denied) => Err(Problem::unauthorized()),
+        Err(AuthError::Store(e)) => Err(Problem::internal(&e)),
+    }
+}
+
+fn known_datasource(app: &App, id: &str) -> Result<Arc<Datasource>, Problem> {
+    app.datasource(id)
+        .ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, format!("no datasource `{id}`")))
+}
+
+fn bad_request(detail: String) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, detail)
+}
+
+fn parse_since(text: &str) -> Result<i64, Problem> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_micros())
+        .map_err(|_| bad_request(format!("`since`: `{text}` is not an RFC 3339 time")))
+}
+
+/// Query parameters, taken one by one so that any left over is refused by name.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(query: Option<&str>) -> Result<Self, Problem> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+            .map_err(|e| bad_request(format!("the query string does not parse: {e}")))?;
+        Ok(Self(pairs))
+    }
+
+    fn take(&mut self, name: &str) -> Option<String> {
+        let at = self.0.iter().position(|(k, _)| k == name)?;
+        Some(self.0.remove(at).1)
+    }
+
+    fn take_prefixed(&mut self, prefix: &str) -> Vec<(String, String)> {
+        let (taken, kept) = std::mem::take(&mut self.0)
+            .into_iter()
+            .partition(|(k, _)| k.starts_with(prefix));
+        self.0 = kept;
+        taken
+            .into_iter()
+            .map(|(k, v)| (k[prefix.len()..].to_owned(), v))
+            .collect()
+    }
+
+    fn limit(&mut self) -> Result<usize, Problem> {
+        match self.take("limit") {
+            None => Ok(DEFAULT_LIMIT),
+            Some(text) => text
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    bad_request(format!(
+                        "`limit`: `{text}` is not a number from 1 to {MAX_LIMIT}"
+                    ))
+                }),
+        }
+    }
+
+    fn cursor(&mut self) -> Result<Option<i64>, Problem> {
+        self.take("before")
+            .map(|text| {
+                text.parse().map_err(|_| {
+                    bad_request(format!("`before`: `{text}` is not a cursor from `next`"))
+                })
+            })
+            .transpose()
+    }
+
+    fn finish(self) -> Result<(), Problem> {
+        match self.0.first() {
+            None => Ok(()),
+            Some((name, _)) => Err(bad_request(format!("unknown query parameter `{name}`"))),
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The writer thread: group commit of ingests and log entries.
+
+use rusqlite::{Connection, Transaction, params};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::{Job, StoreError};
+use crate::graph::{Child, Event, Rejection, Summary};
+
+/// The events of one request, ready to store.
+#[derive(Debug)]
+pub struct Ingest {
+    /// The datasource's ID.
+    pub datasource: String,
+    /// When the request arrived, in Unix microseconds.
+    pub received_at: i64,
+    /// The token that authenticated the request, to note its use.
+    pub token_id: Option<String>,
+    /// How many distinct event types one subject may hold.
+    pub max_types_per_subject: usize,
+    /// Matched events with their index in the batch.
+    pub events: Vec<(usize, Event)>,
+    /// What extraction already settled: unmatched, rejected, skipped children.
+    pub summary: Summary,
+    /// What the mapper did, for the log entry.
+    pub mapper: Option<Value>,
+}
+
+/// A log entry for a request that stored nothing.
+#[derive(Debug)]
+pub struct LogEntry {
+    /// The datasource's ID.
+    pub datasource: String,
+    /// When the request arrived, in Unix microseconds.
+    pub received_at: i64,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// What was wrong, as told to the sender.
+    pub error: Option<String>,
+    /// What the mapper did, if one ran.
+    pub mapper: Option<Value>,
+}
+
+pub(super) fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, max_group: usize) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < max_group {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_group(&mut conn, jobs);
+    }
+}
+
+/// Applies every job in one transaction, each inside its own savepoint so
+/// that one failing job does not undo the others, then commits once.
+fn commit_group(conn: &mut Connection, jobs: Vec<Job>) {
+    let mut results = Vec::with_capacity(jobs.len());
+    let committed = conn
+        .transaction()
+        .map_err(StoreError::from)
+        .and_then(|mut tx| {
+            for job in &jobs {
+                results.push(apply_isolated(&mut tx, job));
+            }
+            tx.commit().map_err(StoreError::from)
+        });
+    if let Err(e) = &committed {
+        tracing::error!(error = %e, "failed to commit to the database");
+    }
+    for (job, result) in jobs.into_iter().zip(results) {
+        if let Job::Ingest(_, reply) = job {
+            let outcome = match (&committed, result) {
+                (Ok(()), result) => result,
+                (Err(_), _) => Err(StoreError::Closed),
+            };
+            // The requester may have gone away; its events are stored regardless.
+            let _ = reply.send(outcome.and_then(|s| s.ok_or(StoreError::Closed)));
+        }
+    }
+}
+
+fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Option<Summary>, StoreError> {
+    let sp = tx.savepoint()?;
+    let result = match job {
+        Job::Ingest(ingest, _) => ingest_one(&sp, ingest).map(Some),
+        Job::Log(entry) => log_only(&sp, entry).map(|()| None),
+        Job::TouchToken(id, when) => touch(&sp, id, *when).map(|()| None),
+    };
+    match result {
+        Ok(summary) => {
+            sp.commit()?;
+            Ok(summary)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "failed to write to the database");
+            Err(e)
+        }
+    }
+}
+
+fn ingest_one(conn: &Connection, ingest: &Ingest) -> Result<Summary, StoreError> {
+    let mut summary = ingest.summary.clone();
+    for (index, event) in &ingest.events {
+        match store_event(conn, ingest, event)? {
+            Stored::New => summary.accepted += 1,
+            Stored::Duplicate => summary.duplicates += 1,
+            Stored::Refused(reason) => summary.rejected.push(Rejection {
+                index: *index,
+                reason,
+            }),
+        }
+    }
+    summary.rejected.sort_by_key(|r| r.index);
+    insert_log(
+        conn,
+        &ingest.datasource,
+        ingest.received_at,
+        summary.status(),
+        &summary,
+        None,
+        ingest.mapper.as_ref(),
+    )?;
+    if let Some(token) = &ingest.token_id {
+        touch(conn, token, ingest.received_at)?;
+    }
+    Ok(summary)
+}
+
+enum Stored {
+    New,
+    Duplicate,
+    Refused(String),
+}
+
+fn store_event(conn: &Connection, ingest: &Ingest, event: &Event) -> Result<Stored, StoreError> {
+    let exists: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3)",
+        )?
+        .query_row(params![ingest.datasource, event.entity, event.unique_id], |r| r.get(0))?;
+    if exists {
+        return Ok(Stored::Duplicate);
+    }
+    if let Some(reason) = type_cap_refusal(conn, event, ingest.max_types_per_subject)? {
+        return Ok(Stored::Refused(reason));
+    }
+
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO nodes (datasource, entity, unique_id, event_type, subject, attributes, received_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING id",
+        )?
+        .query_row(
+            params![
+                ingest.datasource,
+                event.entity,
+                event.unique_id,
+                event.event_type,
+                event.subject,
+                Value::Object(event.attributes.clone()).to_string(),
+                ingest.received_at,
+            ],
+            |r| r.get(0),
+        )?;
+    insert_index(conn, id, &event.indexed)?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO subject_types (subject, event_type) VALUES (?1, ?2)",
+    )?
+    .execute(params![event.subject, event.event_type])?;
+    store_children(conn, ingest, id, &event.children)?;
+    Ok(Stored::New)
+}
+
+/// The reason to refuse `event` when its subject already holds the most
+/// distinct types allowed and this type is not one of them.
+fn type_cap_refusal(
+    conn: &Connection,
+    event: &Event,
+    cap: usize,
+) -> Result<Option<String>, StoreError> {
+    let known: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM subject_types WHERE subject = ?1 AND event_type = ?2)",
+        )?
+        .query_row(params![event.subject, event.event_type], |r| r.get(0))?;
+    if known {
+        return Ok(None);
+    }
+    let held: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM subject_types WHERE subject = ?1")?
+        .query_row(params![event.subject], |r| r.get(0))?;
+    Ok((held as usize >= cap).then(|| {
+        format!(
+            "subject already holds the most event types allowed ({cap}); type `{}` refused",
+            event.event_type
+        )
+    }))
+}
+
+/// Upserts each child (the newest delivery wins), links it to its parent, and
+/// recurses into its own children.
+fn store_children(
+    conn: &Connection,
+    ingest: &Ingest,
+    parent: i64,
+    children: &[Child],
+) -> Result<(), StoreError> {
+    for (position, child) in children.iter().enumerate() {
+        let id: i64 = conn
+            .prepare_cached(
+                "INSERT INTO nodes (datasource, entity, unique_id, attributes, received_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (datasource, entity, unique_id)
+                 DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    ingest.datasource,
+                    child.entity,
+                    child.unique_id,
+                    Value::Object(child.attributes.clone()).to_string(),
+                    ingest.received_at,
+                ],
+                |r| r.get(0),
+            )?;
+        conn.prepare_cached("DELETE FROM node_attributes WHERE node = ?1")?
+            .execute([id])?;
+        insert_index(conn, id, &child.indexed)?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO edges (parent, child, position) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![parent, id, position as i64])?;
+        store_children(conn, ingest, id, &child.children)?;
+    }
+    Ok(())
+}
+
+fn insert_index(
+    conn: &Connection,
+    node: i64,
+    indexed: &[(String, String)],
+) -> Result<(), StoreError> {
+    let mut insert =
+        conn.prepare_cached("INSERT INTO node_attributes (node, name, value) VALUES (?1, ?2, ?3)")?;
+    for (name, value) in indexed {
+        insert.execute(params![node, name, value])?;
+    }
+    Ok(())
+}
+
+fn log_only(conn: &Connection, entry: &LogEntry) -> Result<(), StoreError> {
+    insert_log(
+        conn,
+        &entry.datasource,
+        entry.received_at,
+        entry.status,
+        &Summary::default(),
+        entry.error.as_deref(),
+        entry.mapper.as_ref(),
+    )
+}
+
+fn insert_log(
+    conn: &Connection,
+    datasource: &str,
+    received_at: i64,
+    status: u16,
+    summary: &Summary,
+    error: Option<&str>,
+    mapper: Option<&Value>,
+) -> Result<(), StoreError> {
+    let detail = json!({
+        "rejections": summary.rejected,
+        "skipped_children": summary.skipped_children,
+        "error": error,
+        "mapper": mapper,
+    });
+    conn.prepare_cached(
+        "INSERT INTO request_log (datasource, received_at, status, accepted, duplicates, unmatched, rejected, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        datasource,
+        received_at,
+        status,
+        summary.accepted as i64,
+        summary.duplicates as i64,
+        summary.unmatched as i64,
+        summary.rejected.len() as i64,
+        detail.to_string(),
+    ])?;
+    Ok(())
+}
+
+fn touch(conn: &Connection, token: &str, when: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1")?
+        .execute(params![token, when])?;
+    Ok(())
+}

@@ -1,0 +1,393 @@
+//! From YAML text to a [`Template`]: parsing with locations, then the checks
+//! that the YAML shape alone cannot express.
+
+use std::collections::HashMap;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::model::{AttributeDef, EntityDef, RelationshipDef, TemplateFile};
+use super::{
+    Attribute, CompiledPath, Entity, Problem, Relationship, RelationshipKind, Template, TypeGroup,
+};
+
+/// The attribute that holds the subject when `subjectAttribute` is not set.
+const DEFAULT_SUBJECT: &str = "subject";
+
+pub(super) fn compile(text: &str) -> Result<Template, Vec<Problem>> {
+    let file: TemplateFile = crate::yaml::parse(text).map_err(|p| vec![p])?;
+    let mut checker = Checker::default();
+    let template = checker.template(file);
+    if checker.problems.is_empty() {
+        Ok(template)
+    } else {
+        checker.problems.sort_by_key(|p| (p.line, p.column));
+        Err(checker.problems)
+    }
+}
+
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn problem(&mut self, at: &Location, message: String) {
+        self.problems.push(Problem::at(at, message));
+    }
+
+    fn path(&mut self, key: &str, text: &Spanned<String>) -> CompiledPath {
+        CompiledPath::compile(&text.value).unwrap_or_else(|e| {
+            self.problem(
+                &text.referenced,
+                format!("`{key}`: invalid JSONPath `{}`: {e}", text.value),
+            );
+            CompiledPath::compile("$").expect("the root path parses")
+        })
+    }
+
+    fn template(&mut self, file: TemplateFile) -> Template {
+        if let Some(method) = &file.delivery_method
+            && method.value != "eventPush"
+        {
+            self.problem(
+                &method.referenced,
+                format!(
+                    "`deliveryMethod`: `{}` is not supported; use `eventPush`",
+                    method.value
+                ),
+            );
+        }
+        let events_path = self.path("pushEventsPath", &file.push_events_path);
+        let subject_attribute = file
+            .subject_attribute
+            .as_ref()
+            .map_or(DEFAULT_SUBJECT, |s| s.value.as_str())
+            .to_owned();
+
+        if file.entities.value.is_empty() {
+            self.problem(
+                &file.entities.referenced,
+                "`entities`: a template needs at least one entity".into(),
+            );
+        }
+        let mut entities: Vec<Entity> = file
+            .entities
+            .value
+            .iter()
+            .map(|(name, def)| self.entity(name, def, &subject_attribute))
+            .collect();
+        self.resolve_parents(&file, &mut entities);
+        self.require_subjects(&file, &entities, &subject_attribute);
+        let type_groups = self.type_groups(&file, &entities);
+        let relationships = file
+            .relationships
+            .iter()
+            .map(|(name, def)| self.relationship(name, def, &file.relationships, &entities))
+            .collect();
+
+        Template {
+            display_name: file.display_name,
+            events_path,
+            entities,
+            type_groups,
+            relationships,
+        }
+    }
+
+    fn entity(&mut self, name: &str, def: &Spanned<EntityDef>, subject: &str) -> Entity {
+        let key = format!("entities.{name}");
+        let push_path = self.path(
+            &format!("{key}.pushExternalId"),
+            &def.value.push_external_id,
+        );
+        let attributes_def = &def.value.attributes;
+        let mut attributes = Vec::new();
+        let mut unique = None;
+        for (i, attribute) in attributes_def.value.iter().enumerate() {
+            let attr_key = format!("{key}.attributes[{i}]");
+            if attributes
+                .iter()
+                .any(|a: &Attribute| a.name == attribute.value.name.value)
+            {
+                self.problem(
+                    &attribute.value.name.referenced,
+                    format!(
+                        "`{attr_key}.name`: attribute `{}` is declared twice in entity `{name}`",
+                        attribute.value.name.value
+                    ),
+                );
+            }
+            if attribute.value.unique_id {
+                self.unique_attribute(&attr_key, name, attribute, unique.is_some());
+                unique.get_or_insert(attributes.len());
+            }
+            if attribute.value.name.value == subject && attribute.value.list {
+                self.problem(
+                    &attribute.referenced,
+                    format!("`{attr_key}`: the subject attribute `{subject}` cannot be a list"),
+                );
+            }
+            attributes.push(self.attribute(&attr_key, &attribute.value));
+        }
+        if unique.is_none() {
+            self.problem(
+                &attributes_def.referenced,
+                format!(
+                    "`{key}.attributes`: entity `{name}` has no attribute with `uniqueId: true`"
+                ),
+            );
+        }
+        Entity {
+            name: name.to_owned(),
+            external_id: def.value.external_id.value.clone(),
+            push_path,
+            parent: None,
+            children: Vec::new(),
+            subject: attributes.iter().position(|a| a.name == subject),
+            attributes,
+            unique: unique.unwrap_or(0),
+        }
+    }
+
+    fn unique_attribute(
+        &mut self,
+        key: &str,
+        entity: &str,
+        attribute: &Spanned<AttributeDef>,
+        already_have_one: bool,
+    ) {
+        if already_have_one {
+            self.problem(
+                &attribute.referenced,
+                format!("`{key}.uniqueId`: entity `{entity}` already has a `uniqueId` attribute"),
+            );
+        }
+        if attribute.value.list {
+            self.problem(
+                &attribute.referenced,
+                format!("`{key}.list`: a `uniqueId` attribute cannot be a list"),
+            );
+        }
+    }
+
+    fn attribute(&mut self, key: &str, def: &AttributeDef) -> Attribute {
+        Attribute {
+            name: def.name.value.clone(),
+            path: self.path(&format!("{key}.externalId"), &def.external_id),
+            attr_type: def.attr_type.value,
+            indexed: def.indexed,
+            list: def.list,
+        }
+    }
+
+    /// Resolves each `parent` by entity name, or else by a top-level entity's
+    /// `externalId` (the seed's templates use that form), and refuses cycles.
+    fn resolve_parents(&mut self, file: &TemplateFile, entities: &mut [Entity]) {
+        let defs: Vec<_> = file.entities.value.values().collect();
+        for (i, def) in defs.iter().enumerate() {
+            let Some(parent) = &def.value.parent else {
+                continue;
+            };
+            let by_name = entities.iter().position(|e| e.name == parent.value);
+            let by_type = || {
+                entities.iter().enumerate().position(|(j, e)| {
+                    defs[j].value.parent.is_none() && e.external_id == parent.value
+                })
+            };
+            match by_name.or_else(by_type) {
+                Some(p) if p == i => self.problem(
+                    &parent.referenced,
+                    format!(
+                        "`entities.{}.parent`: an entity cannot be its own parent",
+                        entities[i].name
+                    ),
+                ),
+                Some(p) => entities[i].parent = Some(p),
+                None => self.problem(
+                    &parent.referenced,
+                    format!(
+                        "`entities.{}.parent`: `{}` names no entity (by name or `externalId`)",
+                        entities[i].name, parent.value
+                    ),
+                ),
+            }
+        }
+        for i in 0..entities.len() {
+            if self.in_cycle(entities, i) {
+                let at = defs[i].value.parent.as_ref().map(|p| p.referenced);
+                self.problem(
+                    &at.unwrap_or(defs[i].referenced),
+                    format!(
+                        "`entities.{}.parent`: parents form a cycle",
+                        entities[i].name
+                    ),
+                );
+                entities[i].parent = None;
+            }
+        }
+        for i in 0..entities.len() {
+            if let Some(p) = entities[i].parent {
+                entities[p].children.push(i);
+            }
+        }
+    }
+
+    fn in_cycle(&self, entities: &[Entity], start: usize) -> bool {
+        let mut current = entities[start].parent;
+        for _ in 0..entities.len() {
+            match current {
+                Some(p) if p == start => return true,
+                Some(p) => current = entities[p].parent,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    fn require_subjects(&mut self, file: &TemplateFile, entities: &[Entity], subject: &str) {
+        for (entity, def) in entities.iter().zip(file.entities.value.values()) {
+            if def.value.parent.is_none() && entity.subject.is_none() {
+                self.problem(
+                    &def.value.attributes.referenced,
+                    format!(
+                        "`entities.{}.attributes`: entity `{}` has no subject attribute `{subject}`",
+                        entity.name, entity.name
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Groups top-level entities by the text of their `pushExternalId`, so each
+    /// distinct path is evaluated once per event, and refuses a type claimed twice.
+    fn type_groups(&mut self, file: &TemplateFile, entities: &[Entity]) -> Vec<TypeGroup> {
+        let mut groups: Vec<TypeGroup> = Vec::new();
+        let defs: Vec<_> = file.entities.value.values().collect();
+        for (i, entity) in entities.iter().enumerate() {
+            if defs[i].value.parent.is_some() {
+                continue;
+            }
+            let group = match groups
+                .iter_mut()
+                .position(|g| g.path.as_str() == entity.push_path.as_str())
+            {
+                Some(g) => &mut groups[g],
+                None => {
+                    groups.push(TypeGroup {
+                        path: entity.push_path.clone(),
+                        by_type: HashMap::new(),
+                    });
+                    groups.last_mut().expect("just pushed")
+                }
+            };
+            if let Some(&other) = group.by_type.get(&entity.external_id) {
+                self.problem(
+                    &defs[i].value.external_id.referenced,
+                    format!(
+                        "`entities.{}.externalId`: type `{}` is already matched by entity `{}`",
+                        entity.name, entity.external_id, entities[other].name
+                    ),
+                );
+            } else {
+                group.by_type.insert(entity.external_id.clone(), i);
+            }
+        }
+        groups
+    }
+
+    fn relationship(
+        &mut self,
+        name: &str,
+        def: &Spanned<RelationshipDef>,
+        all: &indexmap::IndexMap<String, Spanned<RelationshipDef>>,
+        entities: &[Entity],
+    ) -> Relationship {
+        let key = format!("relationships.{name}");
+        let name = def.value.name.clone().unwrap_or_else(|| name.to_owned());
+        let kind = match (
+            &def.value.from_attribute,
+            &def.value.to_attribute,
+            &def.value.path,
+        ) {
+            (Some(from), Some(to), None) => RelationshipKind::Attributes {
+                from: self.entity_attribute(&format!("{key}.fromAttribute"), from, entities),
+                to: self.entity_attribute(&format!("{key}.toAttribute"), to, entities),
+            },
+            (None, None, Some(steps)) if !steps.is_empty() => {
+                RelationshipKind::Path(self.path_steps(&key, steps, all))
+            }
+            _ => {
+                self.problem(
+                    &def.referenced,
+                    format!(
+                        "`{key}`: give either `fromAttribute` and `toAttribute`, or a non-empty `path`"
+                    ),
+                );
+                RelationshipKind::Path(Vec::new())
+            }
+        };
+        Relationship { name, kind }
+    }
+
+    fn entity_attribute(
+        &mut self,
+        key: &str,
+        text: &Spanned<String>,
+        entities: &[Entity],
+    ) -> (String, String) {
+        let Some((entity, attribute)) = text.value.split_once('.') else {
+            self.problem(
+                &text.referenced,
+                format!(
+                    "`{key}`: `{}` is not of the form `Entity.attribute`",
+                    text.value
+                ),
+            );
+            return Default::default();
+        };
+        match entities.iter().find(|e| e.name == entity) {
+            None => self.problem(
+                &text.referenced,
+                format!("`{key}`: entity `{entity}` does not exist"),
+            ),
+            Some(e) if !e.attributes.iter().any(|a| a.name == attribute) => self.problem(
+                &text.referenced,
+                format!("`{key}`: entity `{entity}` has no attribute `{attribute}`"),
+            ),
+            Some(_) => {}
+        }
+        (entity.to_owned(), attribute.to_owned())
+    }
+
+    fn path_steps(
+        &mut self,
+        key: &str,
+        steps: &[Spanned<super::model::PathStepDef>],
+        all: &indexmap::IndexMap<String, Spanned<RelationshipDef>>,
+    ) -> Vec<(String, super::model::Direction)> {
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let target = &step.value.relationship;
+                let known = all.iter().any(|(k, r)| {
+                    *k == target.value || r.value.name.as_ref() == Some(&target.value)
+                });
+                if !known {
+                    self.problem(
+                        &target.referenced,
+                        format!(
+                            "`{key}.path[{i}].relationship`: relationship `{}` does not exist",
+                            target.value
+                        ),
+                    );
+                }
+                let direction = step
+                    .value
+                    .direction
+                    .unwrap_or(super::model::Direction::Forward);
+                (target.value.clone(), direction)
+            })
+            .collect()
+    }
+}

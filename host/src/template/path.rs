@@ -1,0 +1,65 @@
+//! JSONPath expressions, compiled once when a template loads.
+
+use jsonpath_rust::parser::model::JpQuery;
+use jsonpath_rust::parser::parse_json_path;
+use jsonpath_rust::query::js_path_process;
+use serde_json::Value;
+
+/// A JSONPath expression parsed at load time and evaluated many times.
+#[derive(Debug, Clone)]
+pub struct CompiledPath {
+    text: String,
+    query: JpQuery,
+}
+
+impl CompiledPath {
+    /// Parses `text`; the error is the parser's description of what is wrong.
+    pub fn compile(text: &str) -> Result<Self, String> {
+        let query = parse_json_path(text).map_err(|e| e.to_string())?;
+        Ok(Self {
+            text: text.to_owned(),
+            query,
+        })
+    }
+
+    /// The expression as written in the template.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Every value the path selects in `value`, in document order.
+    pub fn select<'a>(&self, value: &'a Value) -> Result<Vec<&'a Value>, String> {
+        js_path_process(&self.query, value)
+            .map(|found| found.into_iter().map(|r| r.val()).collect())
+            .map_err(|e| format!("path `{}` failed: {e}", self.text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn selects_nested_values_and_filters() {
+        let event = json!({"actor": {"id": "a1"}, "target": [
+            {"type": "User", "id": "u1"}, {"type": "App", "id": "p1"}, {"type": "User", "id": "u2"}
+        ]});
+        let id = CompiledPath::compile("$.actor.id").unwrap();
+        assert_eq!(id.select(&event).unwrap(), vec![&json!("a1")]);
+        let users = CompiledPath::compile("$.target[?(@.type == 'User')].id").unwrap();
+        assert_eq!(
+            users.select(&event).unwrap(),
+            vec![&json!("u1"), &json!("u2")]
+        );
+        let missing = CompiledPath::compile("$.nothing.here").unwrap();
+        assert!(missing.select(&event).unwrap().is_empty());
+    }
+
+    #[test]
+    fn refuses_unparsable_paths() {
+        assert!(CompiledPath::compile("$.a[").is_err());
+        assert!(CompiledPath::compile("no dollar").is_err());
+    }
+}

@@ -1,0 +1,68 @@
+//! YAML reading shared by templates and the configuration file: errors carry
+//! the line, the column and the key at fault.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::Location;
+
+/// One thing wrong with a YAML file, at a place in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column.
+    pub column: u64,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem at `at`, which may be unknown (then line 1, column 1).
+    pub fn at(at: &Location, message: String) -> Self {
+        Self {
+            line: at.line().max(1),
+            column: at.column().max(1),
+            message,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Deserializes `text` with serde-saphyr, tracking the key path with
+/// serde_path_to_error so that the message can name the key at fault.
+pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Problem> {
+    let mut key = None;
+    let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            key = Some(clean_key_path(&e.path().to_string()));
+            e.into_inner()
+        })
+    });
+    parsed.map_err(|e| {
+        let location = e.location().unwrap_or(Location::UNKNOWN);
+        let message = e.without_snippet().to_string();
+        // The plain message ends with its own location; callers print the
+        // location in front instead, in `FILE:LINE:COLUMN` form.
+        let suffix = format!(" at line {}, column {}", location.line(), location.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        let message = match key.filter(|k| !k.is_empty()) {
+            Some(key) => format!("`{key}`: {message}"),
+            None => message.to_owned(),
+        };
+        Problem::at(&location, message)
+    })
+}
+
+/// Drops the `value` steps that `Spanned` adds and the `?` of an unknown step.
+fn clean_key_path(path: &str) -> String {
+    path.split('.')
+        .filter(|step| *step != "value" && *step != "?")
+        .collect::<Vec<_>>()
+        .join(".")
+}
