@@ -59,10 +59,21 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Problem> {
     })
 }
 
-/// Drops the `value` steps that `Spanned` adds and the `?` of an unknown step.
+/// Drops the `value` steps that `Spanned` adds (`attributes.value[0]` is
+/// `attributes[0]` to an author) and the `?` of an unknown step.
 fn clean_key_path(path: &str) -> String {
-    path.split('.')
-        .filter(|step| *step != "value" && *step != "?")
-        .collect::<Vec<_>>()
-        .join(".")
+    let mut key = String::new();
+    for step in path.split('.') {
+        match step {
+            "value" | "?" => {}
+            index if index.starts_with("value[") => key += &index["value".len()..],
+            name => {
+                if !key.is_empty() {
+                    key.push('.');
+                }
+                key += name;
+            }
+        }
+    }
+    key
 }

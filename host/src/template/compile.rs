@@ -391,3 +391,252 @@ impl Checker {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"displayName: Test
+description: a template
+type: EventStreams-1.0.0
+deliveryMethod: eventPush
+pushType: Custom
+pushEventsPath: $.data.events[*]
+adapterConfig: {anything: 1}
+icon: data
+entities:
+  Login:
+    displayName: Login
+    externalId: user.login
+    pushExternalId: $.eventType
+    pageSize: 100
+    pagesOrderedById: false
+    attributes:
+      - name: id
+        externalId: $.uuid
+        type: String
+        uniqueId: true
+      - name: subject
+        externalId: $.actor.alternateId
+        type: String
+        indexed: true
+      - name: tags
+        externalId: $.tags[*]
+        type: String
+        list: true
+      - name: took
+        externalId: $.took
+        type: Duration
+  Target:
+    parent: user.login
+    externalId: $.target
+    pushExternalId: $.target
+    attributes:
+      - name: id
+        externalId: $.id
+        type: String
+        uniqueId: true
+relationships:
+  LoginTarget:
+    fromAttribute: Login.id
+    toAttribute: Target.id
+  Chain:
+    path:
+      - relationship: LoginTarget
+        direction: Direction_Forward
+"#;
+
+    fn problems(text: &str) -> Vec<String> {
+        match compile(text) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn accepts_every_field_of_the_family() {
+        let template = compile(GOOD).expect("valid");
+        assert_eq!(template.entities.len(), 2);
+        assert_eq!(template.entities[1].parent, Some(0));
+        assert_eq!(template.entities[0].children, vec![1]);
+        assert_eq!(template.relationships.len(), 2);
+        assert_eq!(
+            template.relationships[0].kind,
+            RelationshipKind::Attributes {
+                from: ("Login".into(), "id".into()),
+                to: ("Target".into(), "id".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn accepts_the_seed_template() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/reference/okta-user-lifecycle-deactivate.yaml"
+        );
+        let Ok(text) = std::fs::read_to_string(path) else {
+            // The shared folder sits beside the repository; a lone clone has no copy.
+            return;
+        };
+        let template = compile(&text).expect("the seed's template is valid");
+        assert_eq!(template.entities[1].parent, Some(0));
+    }
+
+    #[test]
+    fn names_an_unknown_key_with_its_place() {
+        let text = GOOD.replace(
+            "    pageSize: 100\n",
+            "    pageSize: 100\n    colour: red\n",
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("15:5: `entities.Login.colour`: unknown field `colour`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn names_an_unknown_top_level_key() {
+        let found = problems(&format!("pushEventPath: $.x\n{GOOD}"));
+        assert!(
+            found[0].starts_with("1:1: `pushEventPath`: unknown field `pushEventPath`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn names_an_unknown_attribute_type() {
+        let text = GOOD.replace("type: Duration", "type: Interval");
+        let found = problems(&text);
+        assert!(
+            found[0].starts_with(
+                "31:15: `entities.Login.attributes[3].type`: unknown variant `Interval`"
+            ),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn names_a_value_of_the_wrong_kind() {
+        let text = GOOD.replace(
+            "uniqueId: true\n      - name: subject",
+            "uniqueId: maybe\n      - name: subject",
+        );
+        let found = problems(&text);
+        assert_eq!(
+            found,
+            vec!["20:19: `entities.Login.attributes[0].uniqueId`: invalid boolean"]
+        );
+    }
+
+    #[test]
+    fn names_an_unparsable_jsonpath() {
+        let text = GOOD.replace("externalId: $.actor.alternateId", "externalId: $.actor[");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                "22:21: `entities.Login.attributes[1].externalId`: invalid JSONPath `$.actor[`"
+            ),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn requires_a_unique_id_attribute() {
+        let text = GOOD.replace(
+            "        uniqueId: true\n      - name: subject",
+            "      - name: subject",
+        );
+        let found = problems(&text);
+        assert_eq!(
+            found,
+            vec![
+                "17:7: `entities.Login.attributes`: entity `Login` has no attribute with `uniqueId: true`"
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_a_parent_that_names_no_entity() {
+        let text = GOOD.replace("parent: user.login", "parent: user.logon");
+        let found = problems(&text);
+        assert_eq!(
+            found,
+            vec![
+                "33:13: `entities.Target.parent`: `user.logon` names no entity (by name or `externalId`)"
+            ]
+        );
+    }
+
+    #[test]
+    fn accepts_a_parent_named_by_entity_name() {
+        let template = compile(&GOOD.replace("parent: user.login", "parent: Login")).unwrap();
+        assert_eq!(template.entities[1].parent, Some(0));
+    }
+
+    #[test]
+    fn requires_a_subject_on_top_level_entities() {
+        let text = GOOD.replace("name: subject", "name: who");
+        let found = problems(&text);
+        assert_eq!(
+            found,
+            vec![
+                "17:7: `entities.Login.attributes`: entity `Login` has no subject attribute `subject`"
+            ]
+        );
+        let renamed = format!("subjectAttribute: who\n{text}");
+        assert!(problems(&renamed).is_empty());
+    }
+
+    #[test]
+    fn refuses_relationships_to_unknown_entities_and_attributes() {
+        let text = GOOD
+            .replace("fromAttribute: Login.id", "fromAttribute: Logout.id")
+            .replace("toAttribute: Target.id", "toAttribute: Target.name")
+            .replace("relationship: LoginTarget", "relationship: Nowhere");
+        let found = problems(&text);
+        assert_eq!(
+            found,
+            vec![
+                "43:20: `relationships.LoginTarget.fromAttribute`: entity `Logout` does not exist",
+                "44:18: `relationships.LoginTarget.toAttribute`: entity `Target` has no attribute `name`",
+                "47:23: `relationships.Chain.path[0].relationship`: relationship `Nowhere` does not exist",
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_a_type_claimed_by_two_entities() {
+        let text = GOOD.replace("  Target:\n    parent: user.login\n", "  Again:\n    externalId: user.login\n    pushExternalId: $.eventType\n    attributes:\n      - {name: id, externalId: $.id, type: String, uniqueId: true}\n      - {name: subject, externalId: $.s, type: String}\n  Target:\n    parent: user.login\n");
+        let found = problems(&text);
+        assert!(
+            found[0].contains("`entities.Again.externalId`: type `user.login` is already matched by entity `Login`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn reports_every_problem_at_once_in_file_order() {
+        let text = GOOD
+            .replace("externalId: $.uuid", "externalId: $.[")
+            .replace("parent: user.login", "parent: nobody");
+        let found = problems(&text);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(
+            found[0],
+            "18:21: `entities.Login.attributes[0].externalId`: invalid JSONPath `$.[`: \
+             at character 3: expected wildcard_selector or ALPHA"
+        );
+        assert!(found[1].starts_with("33:13:"), "{found:?}");
+    }
+
+    #[test]
+    fn reports_broken_yaml_with_its_place() {
+        let found = problems("pushEventsPath: [unclosed\n");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].starts_with("1:17:"), "{found:?}");
+    }
+}

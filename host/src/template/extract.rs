@@ -1,5 +1,6 @@
 //! Extraction: from a parsed payload to events, children and rejections.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::convert::{convert, index_text};
@@ -7,7 +8,7 @@ use super::{Entity, Template};
 use crate::graph::{Child, Event, SkippedChild};
 
 /// What a template found in one payload.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Extraction {
     /// One entry per event `pushEventsPath` selected, in that order.
     pub events: Vec<Extracted>,
@@ -16,7 +17,8 @@ pub struct Extraction {
 }
 
 /// What became of one selected event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Extracted {
     /// Its type matched an entity and it passed validation.
     Matched(Event),

@@ -26,6 +26,8 @@
 mod compile;
 pub mod convert;
 mod extract;
+#[cfg(test)]
+mod fixture_tests;
 pub mod model;
 mod path;
 

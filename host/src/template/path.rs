@@ -15,7 +15,7 @@ pub struct CompiledPath {
 impl CompiledPath {
     /// Parses `text`; the error is the parser's description of what is wrong.
     pub fn compile(text: &str) -> Result<Self, String> {
-        let query = parse_json_path(text).map_err(|e| e.to_string())?;
+        let query = parse_json_path(text).map_err(|e| one_line(&e.to_string()))?;
         Ok(Self {
             text: text.to_owned(),
             query,
@@ -32,6 +32,23 @@ impl CompiledPath {
         js_path_process(&self.query, value)
             .map(|found| found.into_iter().map(|r| r.val()).collect())
             .map_err(|e| format!("path `{}` failed: {e}", self.text))
+    }
+}
+
+/// The parser's errors draw the expression over several lines; a template
+/// error is one line, so keep the position and what was expected.
+fn one_line(message: &str) -> String {
+    let column = message
+        .split_once("-->")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|at| at.split(':').nth(1));
+    let expected = message
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("= "))
+        .next_back();
+    match (column, expected) {
+        (Some(column), Some(expected)) => format!("at character {column}: {expected}"),
+        _ => message.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
 
