@@ -194,6 +194,7 @@ async fn run_server(config: Config, store: Store, env_admin: EnvAdmin) -> anyhow
     tracing::info!(database = %config.database.display(), "database open");
     tracing::info!(%address, "listening");
     let app = Arc::new(App::new(config, store, env_admin));
+    tokio::spawn(crate::retention::run(app.clone()));
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -90,11 +90,12 @@ pub async fn push(
         let response = match result {
             Ok(summary) => {
                 tracing::info!(
+                    status = summary.status(),
                     accepted = summary.accepted,
                     duplicates = summary.duplicates,
                     unmatched = summary.unmatched,
                     rejected = summary.rejected.len(),
-                    "events stored"
+                    "push answered"
                 );
                 answer(&summary)
             }
@@ -111,10 +112,10 @@ pub async fn push(
                         })
                         .await;
                 }
+                tracing::info!(status = problem.status().as_u16(), "push answered");
                 problem.into_response()
             }
         };
-        tracing::debug!(status = response.status().as_u16(), "push answered");
         response
     }
     .instrument(span)

@@ -71,6 +71,7 @@ pub enum Durability {
 
 enum Job {
     Ingest(Box<Ingest>, oneshot::Sender<Result<Summary, StoreError>>),
+    Sweep(write::Sweep, oneshot::Sender<Result<usize, StoreError>>),
     Log(Box<LogEntry>),
     TouchToken(String, i64),
 }
@@ -145,6 +146,29 @@ impl Store {
         }
     }
 
+    /// Removes events of `datasource` received before `cutoff` (Unix
+    /// microseconds), at most `batch` of them, with their edges and the
+    /// children no other event names. Returns how many events went; call
+    /// again while it returns `batch`, so intake interleaves with the sweep.
+    pub async fn sweep(
+        &self,
+        datasource: &str,
+        cutoff: i64,
+        batch: usize,
+    ) -> Result<usize, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let sweep = write::Sweep {
+            datasource: datasource.to_owned(),
+            cutoff,
+            batch,
+        };
+        self.jobs
+            .send(Job::Sweep(sweep, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
     /// Notes that a token was used at `when` (Unix microseconds).
     pub fn touch_token(&self, id: String, when: i64) {
         // Best effort: a full queue only delays the last-use time.
@@ -184,5 +208,148 @@ impl Readers {
         if idle.len() < READERS_KEPT {
             idle.push(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, json};
+
+    use super::*;
+    use crate::graph::{Child, Event};
+    use crate::store::read::{SubjectQuery, events_of_subject, nodes_by_attributes};
+
+    fn event(id: &str, event_type: &str, child: &str) -> Event {
+        Event {
+            entity: "Login".into(),
+            event_type: event_type.into(),
+            unique_id: id.into(),
+            subject: "ann".into(),
+            attributes: Map::from_iter([("id".to_owned(), json!(id))]),
+            indexed: vec![("id".into(), id.into())],
+            children: vec![Child {
+                entity: "Target".into(),
+                unique_id: child.into(),
+                attributes: Map::from_iter([("seen_in".to_owned(), json!(id))]),
+                indexed: vec![("id".into(), child.into())],
+                children: Vec::new(),
+            }],
+        }
+    }
+
+    fn ingest(events: Vec<Event>, at: i64, cap: usize) -> Ingest {
+        Ingest {
+            datasource: "ds".into(),
+            received_at: at,
+            token_id: None,
+            max_types_per_subject: cap,
+            events: events.into_iter().enumerate().collect(),
+            summary: Summary::default(),
+            mapper: None,
+        }
+    }
+
+    async fn subject_events(store: &Store) -> Vec<String> {
+        let q = SubjectQuery {
+            subject: "ann".into(),
+            limit: 100,
+            ..Default::default()
+        };
+        let page = store.read(move |c| events_of_subject(c, &q)).await.unwrap();
+        page.items.into_iter().map(|n| n.id).collect()
+    }
+
+    async fn targets(store: &Store) -> Vec<(String, Value)> {
+        let page = store
+            .read(|c| nodes_by_attributes(c, "ds", "Target", &[], None, 100))
+            .await
+            .unwrap();
+        page.items
+            .into_iter()
+            .map(|n| (n.id, n.attributes))
+            .collect()
+    }
+
+    use serde_json::Value;
+
+    #[tokio::test]
+    async fn redelivery_is_a_duplicate_and_shared_children_take_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let first = store
+            .ingest(ingest(vec![event("e1", "login", "t1")], 1, 50))
+            .await
+            .unwrap();
+        assert_eq!((first.accepted, first.duplicates), (1, 0));
+        let again = store
+            .ingest(ingest(
+                vec![event("e1", "login", "t1"), event("e2", "login", "t1")],
+                2,
+                50,
+            ))
+            .await
+            .unwrap();
+        assert_eq!((again.accepted, again.duplicates), (1, 1));
+        assert_eq!(subject_events(&store).await, vec!["e2", "e1"]);
+        assert_eq!(
+            targets(&store).await,
+            vec![("t1".into(), json!({"seen_in": "e2"}))]
+        );
+    }
+
+    #[tokio::test]
+    async fn refuses_a_type_beyond_the_subject_cap_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let batch = vec![
+            event("a", "one", "t"),
+            event("b", "two", "t"),
+            event("c", "one", "t"),
+        ];
+        let summary = store.ingest(ingest(batch, 1, 1)).await.unwrap();
+        assert_eq!(summary.accepted, 2);
+        assert_eq!(summary.rejected.len(), 1);
+        assert_eq!(summary.rejected[0].index, 1);
+        assert!(
+            summary.rejected[0].reason.contains("`two`"),
+            "{:?}",
+            summary.rejected
+        );
+    }
+
+    #[tokio::test]
+    async fn sweep_removes_expired_events_and_their_orphaned_children_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        store
+            .ingest(ingest(
+                vec![event("old", "one", "shared"), event("old2", "two", "alone")],
+                10,
+                50,
+            ))
+            .await
+            .unwrap();
+        store
+            .ingest(ingest(vec![event("new", "one", "shared")], 100, 50))
+            .await
+            .unwrap();
+
+        assert_eq!(store.sweep("ds", 50, 1).await.unwrap(), 1);
+        assert_eq!(store.sweep("ds", 50, 10).await.unwrap(), 1);
+        assert_eq!(store.sweep("ds", 50, 10).await.unwrap(), 0);
+
+        assert_eq!(subject_events(&store).await, vec!["new"]);
+        let kept: Vec<_> = targets(&store)
+            .await
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(kept, vec!["shared"]);
+        // The type `two` is gone with its last event, so the cap counts it no more.
+        let summary = store
+            .ingest(ingest(vec![event("x", "three", "t")], 200, 2))
+            .await
+            .unwrap();
+        assert_eq!(summary.accepted, 1);
     }
 }

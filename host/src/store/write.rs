@@ -41,6 +41,14 @@ pub struct LogEntry {
     pub mapper: Option<Value>,
 }
 
+/// A bounded removal of expired events.
+#[derive(Debug)]
+pub struct Sweep {
+    pub(super) datasource: String,
+    pub(super) cutoff: i64,
+    pub(super) batch: usize,
+}
+
 pub(super) fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, max_group: usize) {
     while let Some(first) = queue.blocking_recv() {
         let mut jobs = vec![first];
@@ -71,23 +79,43 @@ fn commit_group(conn: &mut Connection, jobs: Vec<Job>) {
         tracing::error!(error = %e, "failed to commit to the database");
     }
     for (job, result) in jobs.into_iter().zip(results) {
-        if let Job::Ingest(_, reply) = job {
-            let outcome = match (&committed, result) {
-                (Ok(()), result) => result,
-                (Err(_), _) => Err(StoreError::Closed),
-            };
-            // The requester may have gone away; its events are stored regardless.
-            let _ = reply.send(outcome.and_then(|s| s.ok_or(StoreError::Closed)));
+        let outcome = match (&committed, result) {
+            (Ok(()), result) => result,
+            (Err(_), _) => Err(StoreError::Closed),
+        };
+        // A requester may have gone away; what it asked for is done regardless.
+        match (job, outcome) {
+            (Job::Ingest(_, reply), outcome) => {
+                let _ = reply.send(outcome.and_then(|done| match done {
+                    Done::Summary(summary) => Ok(summary),
+                    _ => Err(StoreError::Closed),
+                }));
+            }
+            (Job::Sweep(_, reply), outcome) => {
+                let _ = reply.send(outcome.and_then(|done| match done {
+                    Done::Removed(n) => Ok(n),
+                    _ => Err(StoreError::Closed),
+                }));
+            }
+            _ => {}
         }
     }
 }
 
-fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Option<Summary>, StoreError> {
+/// What a job produced.
+enum Done {
+    Summary(Summary),
+    Removed(usize),
+    Nothing,
+}
+
+fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Done, StoreError> {
     let sp = tx.savepoint()?;
     let result = match job {
-        Job::Ingest(ingest, _) => ingest_one(&sp, ingest).map(Some),
-        Job::Log(entry) => log_only(&sp, entry).map(|()| None),
-        Job::TouchToken(id, when) => touch(&sp, id, *when).map(|()| None),
+        Job::Ingest(ingest, _) => ingest_one(&sp, ingest).map(Done::Summary),
+        Job::Sweep(sweep, _) => remove_expired(&sp, sweep).map(Done::Removed),
+        Job::Log(entry) => log_only(&sp, entry).map(|()| Done::Nothing),
+        Job::TouchToken(id, when) => touch(&sp, id, *when).map(|()| Done::Nothing),
     };
     match result {
         Ok(summary) => {
@@ -250,6 +278,63 @@ fn insert_index(
         insert.execute(params![node, name, value])?;
     }
     Ok(())
+}
+
+/// Removes up to `batch` expired events of one datasource, their index rows
+/// and edges, then the children left without any parent, and forgets the
+/// subject types no stored event holds any more.
+fn remove_expired(conn: &Connection, sweep: &Sweep) -> Result<usize, StoreError> {
+    let expired: Vec<i64> = conn
+        .prepare_cached(
+            "DELETE FROM nodes WHERE id IN (
+                 SELECT id FROM nodes
+                 WHERE datasource = ?1 AND subject IS NOT NULL AND received_at < ?2
+                 LIMIT ?3)
+             RETURNING id",
+        )?
+        .query_map(
+            params![sweep.datasource, sweep.cutoff, sweep.batch as i64],
+            |r| r.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
+    let mut gone = expired.clone();
+    while let Some(node) = gone.pop() {
+        gone.extend(forget_node(conn, node)?);
+    }
+    if !expired.is_empty() {
+        conn.prepare_cached(
+            "DELETE FROM subject_types WHERE NOT EXISTS (
+                 SELECT 1 FROM nodes
+                 WHERE nodes.subject = subject_types.subject
+                 AND nodes.event_type = subject_types.event_type)",
+        )?
+        .execute([])?;
+    }
+    Ok(expired.len())
+}
+
+/// Removes the index rows and outgoing edges of a deleted node, then deletes
+/// each of its children that no other node links to; returns those children.
+fn forget_node(conn: &Connection, node: i64) -> Result<Vec<i64>, StoreError> {
+    conn.prepare_cached("DELETE FROM node_attributes WHERE node = ?1")?
+        .execute([node])?;
+    let children: Vec<i64> = conn
+        .prepare_cached("DELETE FROM edges WHERE parent = ?1 RETURNING child")?
+        .query_map([node], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut orphaned = Vec::new();
+    for child in children {
+        let removed = conn
+            .prepare_cached(
+                "DELETE FROM nodes WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM edges WHERE child = ?1)",
+            )?
+            .execute([child])?;
+        if removed > 0 {
+            orphaned.push(child);
+        }
+    }
+    Ok(orphaned)
 }
 
 fn log_only(conn: &Connection, entry: &LogEntry) -> Result<(), StoreError> {
