@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod graph;
 pub mod http;
+pub mod mapper;
 pub mod retention;
 pub mod store;
 pub mod template;

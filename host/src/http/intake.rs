@@ -87,7 +87,7 @@ pub async fn push(
         tracing::info_span!("push", datasource = %datasource.id, bytes = tracing::field::Empty);
     async move {
         let result = handle(&app, &datasource, &headers, body, received_at).await;
-        let response = match result {
+        match result {
             Ok(summary) => {
                 tracing::info!(
                     status = summary.status(),
@@ -115,8 +115,7 @@ pub async fn push(
                 tracing::info!(status = problem.status().as_u16(), "push answered");
                 problem.into_response()
             }
-        };
-        response
+        }
     }
     .instrument(span)
     .await
