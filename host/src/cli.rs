@@ -1,7 +1,7 @@
 //! The command line: `serve`, `token`, `try` and `validate`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use crate::auth::{self, EnvAdmin};
 use crate::config::{self, Config};
 use crate::graph::Summary;
 use crate::http::{self, App, intake};
+use crate::mapper::Engine;
 use crate::store::{self, Ingest, Store, tokens};
 use crate::template::{Template, TemplateError};
 
@@ -117,6 +118,12 @@ pub struct TryArgs {
     /// The template.
     #[arg(long)]
     template: PathBuf,
+    /// A mapper to run first: a `.wasm` component or `builtin:NAME`.
+    #[arg(long)]
+    mapper: Option<String>,
+    /// A YAML map of the mapper's `mapper_config` values.
+    #[arg(long, requires = "mapper")]
+    mapper_config: Option<PathBuf>,
     /// A request header, `Name: value`; may be repeated.
     #[arg(long = "header", value_parser = parse_header)]
     headers: Vec<(String, String)>,
@@ -148,12 +155,16 @@ impl Cli {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let mut config = Config::load(&args.location.config).map_err(anyhow::Error::new)?;
+    // The compiled-mapper cache sits beside the database, which the file
+    // names: read it once without compiling, then load the mappers.
+    let checked = Config::load(&args.location.config, None)?;
+    let database = args.location.database.unwrap_or(checked.database);
+    let cache = database.parent().unwrap_or(Path::new(".")).join("mappers");
+    let engine = Engine::new(Some(cache)).context("failed to start the mapper runtime")?;
+    let mut config = Config::load(&args.location.config, Some(&engine))?;
+    config.database = database;
     if let Some(listen) = args.listen {
         config.listen = listen;
-    }
-    if let Some(database) = args.location.database {
-        config.database = database;
     }
     let store = Store::open(&config.database, config.durability).with_context(|| {
         format!(
@@ -228,7 +239,7 @@ async fn shutdown_signal() {
 /// Opens the database named by `--database`, or by the configuration.
 /// Returns the configuration too when it could be read.
 fn open_for_tokens(location: &Location) -> anyhow::Result<(rusqlite::Connection, Option<Config>)> {
-    let config = match (&location.database, Config::load(&location.config)) {
+    let config = match (&location.database, Config::load(&location.config, None)) {
         (_, Ok(config)) => Some(config),
         (Some(_), Err(config::ConfigError::Read { .. })) => None,
         (_, Err(e)) => return Err(e.into()),
@@ -324,7 +335,35 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
         .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
         .map_or("application/json", |(_, value)| value.as_str());
 
+    let mut body = body;
+    let mut rewritten = false;
+    if let Some(spec) = &args.mapper {
+        match try_mapper(spec, args.mapper_config.as_deref(), &args.headers, body)? {
+            MapperStep::Answered(output) => {
+                let status = output["status"].as_u64().unwrap_or(500) as u16;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&output).expect("JSON values serialize")
+                );
+                return Ok(exit_for(status));
+            }
+            MapperStep::Forward(new, changed) => {
+                body = new;
+                rewritten = changed;
+            }
+        }
+    }
+    let content_type = if args.mapper.is_some() {
+        "application/json"
+    } else {
+        content_type
+    };
     let (status, answer, stored) = match try_answer(&template, content_type, &body) {
+        Err((400, detail)) if rewritten => (
+            502,
+            json!({ "status": 502, "detail": format!("the mapper forwarded a body that is not valid JSON: {detail}") }),
+            vec![],
+        ),
         Ok((summary, stored)) => {
             let status = summary.status();
             (
@@ -344,10 +383,85 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
         "{}",
         serde_json::to_string_pretty(&output).expect("JSON values serialize")
     );
-    Ok(if (200..300).contains(&status) {
+    Ok(exit_for(status))
+}
+
+fn exit_for(status: u16) -> ExitCode {
+    if (200..300).contains(&status) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+enum MapperStep {
+    /// The mapper answered (respond, reject or a fault): the output to print.
+    Answered(Value),
+    /// The body to go on with, and whether the mapper rewrote it.
+    Forward(Vec<u8>, bool),
+}
+
+/// Runs a mapper as the server would, with the system clock and no secrets.
+fn try_mapper(
+    spec: &str,
+    config_file: Option<&std::path::Path>,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> anyhow::Result<MapperStep> {
+    use crate::mapper::{self, Outcome};
+
+    let bytes = match spec.strip_prefix(mapper::BUILTIN_PREFIX) {
+        Some(name) => mapper::builtin(name)
+            .with_context(|| format!("no bundled mapper `{name}`"))?
+            .to_vec(),
+        None => std::fs::read(spec).with_context(|| format!("failed to read mapper `{spec}`"))?,
+    };
+    let config: std::collections::BTreeMap<String, String> = match config_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("failed to read `{}`", path.display()))?;
+            serde_saphyr::from_str(&text)
+                .with_context(|| format!("`{}` is not a map of plain values", path.display()))?
+        }
+        None => Default::default(),
+    };
+    let engine = Engine::new(None)?;
+    let loaded = engine.load(spec, &bytes)?;
+    let context = mapper::Context {
+        datasource: "try".into(),
+        config: Arc::new(config),
+        ..Default::default()
+    };
+    let request = mapper::Request {
+        method: "POST".into(),
+        path: "/events/custom/v1/try".into(),
+        query: String::new(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect(),
+        body,
+    };
+    let (outcome, receipt) = loaded.call(&context, &request);
+    let answered = |status: u16, answer: Value| {
+        MapperStep::Answered(
+            json!({ "status": status, "answer": answer, "stored": [], "mapper": receipt }),
+        )
+    };
+    Ok(match outcome {
+        Err(fault) => answered(502, json!({ "status": 502, "detail": fault.to_string() })),
+        Ok(Outcome::Respond(r)) => answered(
+            r.status,
+            json!({
+                "headers": r.headers,
+                "body": String::from_utf8_lossy(&r.body),
+            }),
+        ),
+        Ok(Outcome::Reject(r)) => {
+            answered(r.status, json!({ "status": r.status, "detail": r.reason }))
+        }
+        Ok(Outcome::Forward(None)) => MapperStep::Forward(request.body, false),
+        Ok(Outcome::Forward(Some(new))) => MapperStep::Forward(new, true),
     })
 }
 

@@ -24,6 +24,7 @@ use axum::http::HeaderName;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+use crate::mapper::{self, Secret};
 use crate::store::Durability;
 use crate::template::{Template, TemplateError};
 use crate::yaml::{self, Problem};
@@ -69,9 +70,22 @@ struct DatasourceDef {
     /// `token_header`: the header carrying the bearer token; default `Authorization`.
     #[serde(default)]
     token_header: Option<String>,
-    /// `auth`: `token` (default).
+    /// `auth`: `token` (default) or `mapper`.
     #[serde(default)]
     auth: Option<AuthMode>,
+    /// `mapper`: `builtin:NAME` or a path to a `.wasm` component.
+    #[serde(default)]
+    mapper: Option<String>,
+    /// `mapper_config`: plain values the mapper reads by key.
+    #[serde(default)]
+    mapper_config: BTreeMap<String, PlainValue>,
+    /// `secrets`: name to `env:VAR` or `file:PATH`; the mapper knows only names.
+    #[serde(default)]
+    secrets: BTreeMap<String, String>,
+    /// `unauthenticated_handshakes`: let requests without credentials reach
+    /// the mapper, honouring only a respond outcome for them; default false.
+    #[serde(default)]
+    unauthenticated_handshakes: bool,
     /// `limits`: overrides of the top-level limits.
     #[serde(default)]
     limits: LimitsDef,
@@ -84,6 +98,29 @@ pub enum AuthMode {
     /// A bearer token issued for the datasource.
     #[default]
     Token,
+    /// The mapper verifies the sender (a signature); only its forward counts.
+    Mapper,
+}
+
+/// A `mapper_config` value: any scalar, handed to the mapper as text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum PlainValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl PlainValue {
+    fn text(&self) -> String {
+        match self {
+            Self::Bool(b) => b.to_string(),
+            Self::Int(i) => i.to_string(),
+            Self::Float(f) => f.to_string(),
+            Self::Text(t) => t.clone(),
+        }
+    }
 }
 
 /// Limits as written; unset keys fall back to the top level, then the defaults.
@@ -100,6 +137,18 @@ struct LimitsDef {
     /// default and maximum 50.
     #[serde(default)]
     max_event_types_per_subject: Option<usize>,
+    /// `mapper_fuel`: fuel per call; default 100 million.
+    #[serde(default)]
+    mapper_fuel: Option<u64>,
+    /// `mapper_memory_bytes`: linear memory cap; default 64 MiB, at most 1 GiB.
+    #[serde(default)]
+    mapper_memory_bytes: Option<usize>,
+    /// `mapper_timeout_ms`: wall-clock time per call; default 1000.
+    #[serde(default)]
+    mapper_timeout_ms: Option<u64>,
+    /// `mapper_output_bytes`: largest body or answer a mapper returns; default 1 MiB.
+    #[serde(default)]
+    mapper_output_bytes: Option<usize>,
 }
 
 /// Limits in force for one datasource.
@@ -111,6 +160,8 @@ pub struct Limits {
     pub retention_days: u32,
     /// Distinct event types one subject may hold; events of a further type are rejected.
     pub max_event_types_per_subject: usize,
+    /// Limits of each mapper call.
+    pub mapper: mapper::Limits,
 }
 
 impl Limits {
@@ -130,6 +181,7 @@ impl Default for Limits {
             max_body_bytes: Self::DEFAULT_BODY,
             retention_days: Self::MAX_RETENTION_DAYS,
             max_event_types_per_subject: Self::MAX_TYPES,
+            mapper: mapper::Limits::default(),
         }
     }
 }
@@ -147,8 +199,21 @@ pub struct Datasource {
     pub token_header: HeaderName,
     /// How senders authenticate.
     pub auth: AuthMode,
+    /// The mapper and what it is given, when the datasource has one.
+    pub mapper: Option<MapperSetup>,
+    /// Whether requests without credentials may reach the mapper for handshakes.
+    pub unauthenticated_handshakes: bool,
     /// Limits in force.
     pub limits: Limits,
+}
+
+/// A datasource's mapper with its configuration, secrets and limits.
+#[derive(Debug, Clone)]
+pub struct MapperSetup {
+    /// The loaded mapper.
+    pub mapper: mapper::Mapper,
+    /// What each call is given.
+    pub context: mapper::Context,
 }
 
 /// A loaded, validated configuration.
@@ -199,8 +264,9 @@ pub enum ConfigError {
 
 impl Config {
     /// Reads the configuration at `path`, resolving relative paths against
-    /// its directory, and loads every template.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    /// its directory, and loads every template. Mappers are loaded with
+    /// `engine`; without one they are only checked to exist.
+    pub fn load(path: &Path, engine: Option<&mapper::Engine>) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
@@ -222,13 +288,14 @@ impl Config {
             resolve_limits(&file.limits, &Limits::default(), "limits").map_err(invalid)?;
         let mut datasources = BTreeMap::new();
         for (id, def) in &file.datasources {
-            let datasource = load_datasource(base, id, def, &defaults).map_err(|e| match e {
-                DatasourceError::Config(problem) => invalid(problem),
-                DatasourceError::Template(source) => ConfigError::Template {
-                    datasource: id.clone(),
-                    source,
-                },
-            })?;
+            let datasource =
+                load_datasource(base, id, def, &defaults, engine).map_err(|e| match e {
+                    DatasourceError::Config(problem) => invalid(problem),
+                    DatasourceError::Template(source) => ConfigError::Template {
+                        datasource: id.clone(),
+                        source,
+                    },
+                })?;
             datasources.insert(id.clone(), Arc::new(datasource));
         }
         Ok(Self {
@@ -258,6 +325,7 @@ fn load_datasource(
     id: &str,
     def: &DatasourceDef,
     defaults: &Limits,
+    engine: Option<&mapper::Engine>,
 ) -> Result<Datasource, DatasourceError> {
     if id.is_empty()
         || !id
@@ -278,19 +346,128 @@ fn load_datasource(
         .map_err(DatasourceError::Config)?;
     let template_path = base.join(&def.template);
     let template = Template::load(&template_path).map_err(DatasourceError::Template)?;
+    let auth = def.auth.unwrap_or_default();
+    let needs_mapper = |key: &str| {
+        DatasourceError::Config(top_level(format!(
+            "`datasources.{id}.{key}`: needs a `mapper` on the datasource"
+        )))
+    };
+    if def.mapper.is_none() && auth == AuthMode::Mapper {
+        return Err(needs_mapper("auth"));
+    }
+    if def.mapper.is_none() && def.unauthenticated_handshakes {
+        return Err(needs_mapper("unauthenticated_handshakes"));
+    }
+    let mapper = match &def.mapper {
+        Some(spec) => load_mapper(base, id, spec, def, &limits, engine)?,
+        None => None,
+    };
     Ok(Datasource {
         id: id.to_owned(),
         template_path,
         template: Arc::new(template),
         token_header,
-        auth: def.auth.unwrap_or_default(),
+        auth,
+        mapper,
+        unauthenticated_handshakes: def.unauthenticated_handshakes,
         limits,
     })
 }
 
+/// Resolves `builtin:NAME` or a path, reads the secrets, and loads the
+/// mapper when an engine is given.
+fn load_mapper(
+    base: &Path,
+    id: &str,
+    spec: &str,
+    def: &DatasourceDef,
+    limits: &Limits,
+    engine: Option<&mapper::Engine>,
+) -> Result<Option<MapperSetup>, DatasourceError> {
+    let problem = |message: String| {
+        DatasourceError::Config(top_level(format!("`datasources.{id}.{message}")))
+    };
+    let (name, bytes) = match spec.strip_prefix(mapper::BUILTIN_PREFIX) {
+        Some(builtin) => {
+            let bytes = mapper::builtin(builtin).ok_or_else(|| {
+                let known: Vec<_> = mapper::builtin_names().collect();
+                problem(format!(
+                    "mapper`: no bundled mapper `{builtin}`; bundled: {}",
+                    known.join(", ")
+                ))
+            })?;
+            (spec.to_owned(), bytes.to_vec())
+        }
+        None => {
+            let path = base.join(spec);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                problem(format!("mapper`: failed to read `{}`: {e}", path.display()))
+            })?;
+            (path.display().to_string(), bytes)
+        }
+    };
+    // Commands other than `serve` run no mapper and need no secrets.
+    let Some(engine) = engine else {
+        return Ok(None);
+    };
+    let mut secrets = mapper::Secrets::new();
+    for (secret, source) in &def.secrets {
+        let bytes = read_secret(base, source)
+            .map_err(|why| problem(format!("secrets.{secret}`: {why}")))?;
+        secrets.insert(secret.clone(), Secret::new(bytes));
+    }
+    let mapper = engine
+        .load(&name, &bytes)
+        .map_err(|e| problem(format!("mapper`: {e}")))?;
+    Ok(Some(MapperSetup {
+        mapper,
+        context: mapper::Context {
+            datasource: id.to_owned(),
+            config: Arc::new(
+                def.mapper_config
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.text()))
+                    .collect(),
+            ),
+            secrets: Arc::new(secrets),
+            clock: mapper::Clock::system(),
+            limits: limits.mapper,
+        },
+    }))
+}
+
+/// Reads `env:VAR` or `file:PATH`; the error never shows the secret.
+fn read_secret(base: &Path, source: &str) -> Result<Vec<u8>, String> {
+    if let Some(var) = source.strip_prefix("env:") {
+        let value =
+            std::env::var(var).map_err(|_| format!("environment variable `{var}` is not set"))?;
+        return Ok(value.into_bytes());
+    }
+    if let Some(file) = source.strip_prefix("file:") {
+        let path = base.join(file);
+        let mut bytes = std::fs::read(&path)
+            .map_err(|e| format!("failed to read `{}`: {e}", path.display()))?;
+        while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            bytes.pop();
+        }
+        return Ok(bytes);
+    }
+    Err("give the secret as `env:VAR` or `file:PATH`".into())
+}
+
 /// Applies `def` over `base`, refusing values above what the service allows.
 fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, Problem> {
+    let mapper = mapper::Limits {
+        fuel: def.mapper_fuel.unwrap_or(base.mapper.fuel),
+        memory_bytes: def.mapper_memory_bytes.unwrap_or(base.mapper.memory_bytes),
+        timeout: def
+            .mapper_timeout_ms
+            .map_or(base.mapper.timeout, std::time::Duration::from_millis),
+        output_bytes: def.mapper_output_bytes.unwrap_or(base.mapper.output_bytes),
+        log_bytes: base.mapper.log_bytes,
+    };
     let limits = Limits {
+        mapper,
         max_body_bytes: def.max_body_bytes.unwrap_or(base.max_body_bytes),
         retention_days: def.retention_days.unwrap_or(base.retention_days),
         max_event_types_per_subject: def
@@ -312,6 +489,26 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
             "max_event_types_per_subject",
             (1..=Limits::MAX_TYPES).contains(&limits.max_event_types_per_subject),
             format!("from 1 to {}", Limits::MAX_TYPES),
+        ),
+        (
+            "mapper_fuel",
+            limits.mapper.fuel >= 1,
+            "at least 1".to_owned(),
+        ),
+        (
+            "mapper_memory_bytes",
+            (1 << 16..=mapper::Limits::MAX_MEMORY).contains(&limits.mapper.memory_bytes),
+            format!("from 65536 to {}", mapper::Limits::MAX_MEMORY),
+        ),
+        (
+            "mapper_timeout_ms",
+            (1..=60_000).contains(&limits.mapper.timeout.as_millis()),
+            "from 1 to 60000".to_owned(),
+        ),
+        (
+            "mapper_output_bytes",
+            (1..=Limits::MAX_BODY).contains(&limits.mapper.output_bytes),
+            format!("from 1 to {}", Limits::MAX_BODY),
         ),
     ];
     for (name, ok, range) in checks {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use tracing::Instrument;
@@ -12,8 +12,9 @@ use tracing::Instrument;
 use super::problem::Problem;
 use super::{App, now_micros};
 use crate::auth::{self, AuthError};
-use crate::config::Datasource;
+use crate::config::{AuthMode, Datasource, MapperSetup};
 use crate::graph::{Rejection, Summary};
+use crate::mapper::{self, Outcome};
 use crate::store::{Ingest, LogEntry, StoreError};
 use crate::template::{Extracted, Template};
 
@@ -41,6 +42,23 @@ pub enum IntakeError {
     /// Storage failed.
     #[error("failed to store the events")]
     Store(#[from] StoreError),
+    /// The mapper trapped or ran past a limit.
+    #[error("the datasource's mapper failed: {0}")]
+    MapperFault(mapper::Fault),
+    /// The mapper refused the request.
+    #[error("{reason}")]
+    MapperRejected {
+        /// The status it chose.
+        status: u16,
+        /// Its reason.
+        reason: String,
+    },
+    /// The mapper rewrote the body into something that is not JSON.
+    #[error("the datasource's mapper forwarded a body that is not valid JSON: {0}")]
+    MapperBadJson(String),
+    /// The mapper could not be run at all.
+    #[error("failed to run the datasource's mapper")]
+    MapperTask(#[source] tokio::task::JoinError),
 }
 
 impl IntakeError {
@@ -54,6 +72,16 @@ impl IntakeError {
             Self::Malformed(_) => Problem::new(StatusCode::BAD_REQUEST, self.to_string()),
             Self::Read(_) => Problem::new(StatusCode::BAD_REQUEST, self.to_string()),
             Self::Store(ref e) => Problem::internal(e),
+            Self::MapperTask(ref e) => Problem::internal(e),
+            Self::MapperFault(_) | Self::MapperBadJson(_) => {
+                Problem::new(StatusCode::BAD_GATEWAY, self.to_string())
+            }
+            // A refusal of credentials says no more than any other 401.
+            Self::MapperRejected { status: 401, .. } => Problem::unauthorized(),
+            Self::MapperRejected { status, reason } => Problem::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                reason,
+            ),
         }
     }
 }
@@ -67,11 +95,21 @@ impl From<AuthError> for IntakeError {
     }
 }
 
+/// What a request came to, short of an error.
+enum Handled {
+    /// Events were extracted and stored.
+    Stored(Summary),
+    /// The mapper answered the sender directly; nothing was stored.
+    Responded(Response),
+}
+
 /// Handles one push: the steps of the request path in order, each able to
 /// end it with its own answer, every answer noted in the event-stream log.
 pub async fn push(
     State(app): State<Arc<App>>,
     Path(datasource_id): Path<String>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -83,12 +121,32 @@ pub async fn push(
         )
         .into_response();
     };
-    let span =
-        tracing::info_span!("push", datasource = %datasource.id, bytes = tracing::field::Empty);
+    if datasource.mapper.is_none() && method != Method::POST {
+        return Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "this datasource takes POST only",
+        )
+        .into_response();
+    }
+    let span = tracing::info_span!(
+        "push",
+        datasource = %datasource.id,
+        mapper = datasource.mapper.as_ref().map(|m| m.mapper.name().to_owned()),
+        bytes = tracing::field::Empty,
+    );
     async move {
-        let result = handle(&app, &datasource, &headers, body, received_at).await;
+        let mut receipt = None;
+        let request = Incoming {
+            method,
+            uri,
+            headers,
+            body,
+            received_at,
+        };
+        let result = handle(&app, &datasource, request, &mut receipt).await;
+        let receipt = receipt.map(|r| serde_json::to_value(r).unwrap_or_default());
         match result {
-            Ok(summary) => {
+            Ok(Handled::Stored(summary)) => {
                 tracing::info!(
                     status = summary.status(),
                     accepted = summary.accepted,
@@ -99,7 +157,22 @@ pub async fn push(
                 );
                 answer(&summary)
             }
+            Ok(Handled::Responded(response)) => {
+                let status = response.status().as_u16();
+                app.store
+                    .log(LogEntry {
+                        datasource: datasource.id.clone(),
+                        received_at,
+                        status,
+                        error: None,
+                        mapper: receipt,
+                    })
+                    .await;
+                tracing::info!(status, "push answered by the mapper");
+                response
+            }
             Err(error) => {
+                let logged = error.to_string();
                 let problem = error.into_problem();
                 if problem.status() != StatusCode::INTERNAL_SERVER_ERROR {
                     app.store
@@ -107,8 +180,8 @@ pub async fn push(
                             datasource: datasource.id.clone(),
                             received_at,
                             status: problem.status().as_u16(),
-                            error: Some(problem.detail().to_owned()),
-                            mapper: None,
+                            error: Some(logged),
+                            mapper: receipt,
                         })
                         .await;
                 }
@@ -121,42 +194,152 @@ pub async fn push(
     .await
 }
 
+/// The parts of a request that intake reads.
+struct Incoming {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+    received_at: i64,
+}
+
 async fn handle(
     app: &App,
     datasource: &Datasource,
-    headers: &HeaderMap,
-    body: Body,
-    received_at: i64,
-) -> Result<Summary, IntakeError> {
+    request: Incoming,
+    receipt: &mut Option<mapper::Receipt>,
+) -> Result<Handled, IntakeError> {
+    let Incoming {
+        method,
+        uri,
+        headers,
+        body,
+        received_at,
+    } = request;
     let limit = datasource.limits.max_body_bytes;
-    if declared_length(headers).is_some_and(|n| n > limit) {
+    if declared_length(&headers).is_some_and(|n| n > limit) {
         return Err(IntakeError::TooLarge { limit });
     }
-    let token_id = authenticate(app, datasource, headers).await?;
-    require_json(
-        headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-    )?;
+    let token_id = match datasource.auth {
+        AuthMode::Token => match authenticate(app, datasource, &headers).await {
+            Ok(id) => Some(id),
+            Err(IntakeError::Unauthorized) if datasource.unauthenticated_handshakes => None,
+            Err(e) => return Err(e),
+        },
+        AuthMode::Mapper => None,
+    };
+    if datasource.mapper.is_none() {
+        require_json(
+            headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        )?;
+    }
     let bytes = read_body(body, limit).await?;
     tracing::Span::current().record("bytes", bytes.len());
-    let payload: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| IntakeError::Malformed(format!("the body is not valid JSON: {e}")))?;
 
+    let (body, rewritten) = match &datasource.mapper {
+        None => (bytes, false),
+        Some(setup) => {
+            let request = mapper_request(&method, &uri, &headers, bytes);
+            let (outcome, request, done) = run_mapper(setup, request).await?;
+            *receipt = Some(done);
+            match outcome.map_err(IntakeError::MapperFault)? {
+                Outcome::Respond(response) => return Ok(Handled::Responded(respond(response))),
+                Outcome::Reject(rejection) => {
+                    return Err(IntakeError::MapperRejected {
+                        status: rejection.status,
+                        reason: rejection.reason,
+                    });
+                }
+                // Only a verified sender's forward goes on: a token checked
+                // above, or the mapper's own check for `auth: mapper`.
+                Outcome::Forward(_) if token_id.is_none() && datasource.auth == AuthMode::Token => {
+                    return Err(IntakeError::Unauthorized);
+                }
+                Outcome::Forward(None) => (Bytes::from(request.body), false),
+                Outcome::Forward(Some(new)) => (Bytes::from(new), true),
+            }
+        }
+    };
+
+    let payload: Value = serde_json::from_slice(&body).map_err(|e| {
+        if rewritten {
+            IntakeError::MapperBadJson(e.to_string())
+        } else {
+            IntakeError::Malformed(format!("the body is not valid JSON: {e}"))
+        }
+    })?;
     let ingest = extract(
         &datasource.template,
         &payload,
         Ingest {
             datasource: datasource.id.clone(),
             received_at,
-            token_id: Some(token_id),
+            token_id,
             max_types_per_subject: datasource.limits.max_event_types_per_subject,
             events: Vec::new(),
             summary: Summary::default(),
-            mapper: None,
+            mapper: receipt
+                .as_ref()
+                .map(|r| serde_json::to_value(r).unwrap_or_default()),
         },
     );
-    Ok(app.store.ingest(ingest).await?)
+    Ok(Handled::Stored(app.store.ingest(ingest).await?))
+}
+
+/// The request as the mapper sees it; the body moves in without a copy.
+fn mapper_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> mapper::Request {
+    mapper::Request {
+        method: method.as_str().to_owned(),
+        path: uri.path().to_owned(),
+        query: uri.query().unwrap_or("").to_owned(),
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+            .collect(),
+        body: Vec::from(body),
+    }
+}
+
+type MapperRun = (
+    Result<Outcome, mapper::Fault>,
+    mapper::Request,
+    mapper::Receipt,
+);
+
+/// Runs the mapper off the async runtime; hands the request back so that an
+/// unchanged forward reuses its body.
+async fn run_mapper(
+    setup: &MapperSetup,
+    request: mapper::Request,
+) -> Result<MapperRun, IntakeError> {
+    let setup = setup.clone();
+    tokio::task::spawn_blocking(move || {
+        let (outcome, receipt) = setup.mapper.call(&setup.context, &request);
+        if let Err(fault) = &outcome {
+            tracing::warn!(fault = fault.kind(), "mapper failed: {fault}");
+        }
+        (outcome, request, receipt)
+    })
+    .await
+    .map_err(IntakeError::MapperTask)
+}
+
+/// The mapper's answer as an HTTP response; the length is set from the body.
+fn respond(answer: mapper::Response) -> Response {
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    for (name, value) in answer.headers {
+        let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value))
+        else {
+            continue;
+        };
+        if name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 /// Runs the template over `payload` and fills `ingest` with what it found.

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get};
 
 use crate::auth::EnvAdmin;
 use crate::config::{Config, Datasource};
@@ -50,7 +50,7 @@ impl App {
 /// The router with every endpoint.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/events/custom/v1/{datasource}", post(intake::push))
+        .route("/events/custom/v1/{datasource}", any(intake::push))
         .route(
             "/api/v1/subjects/{subject}/events",
             get(query::subject_events),
