@@ -1,6 +1,7 @@
 //! Builds the bundled mappers in `plugins/` for `wasm32-wasip2` and exposes
 //! them to the binary as `builtin:NAME`, so that tests and `serve` always
-//! run the mappers that match the source.
+//! run the mappers that match the source. The hostile mappers of the tests,
+//! in `tests/mappers/`, are built the same way and listed for the tests.
 //!
 //! The plugins are their own Cargo workspace with their own target
 //! directory (`plugins/target`). The nested cargo must not inherit what the
@@ -19,43 +20,20 @@ fn main() {
         .parent()
         .expect("host/ sits in the repository")
         .to_owned();
-    let plugins = root.join("plugins");
-    let names = plugin_names(&plugins);
-
     for watched in [
-        plugins.join("Cargo.toml"),
-        plugins.join("Cargo.lock"),
         root.join("guest-sdk/src"),
         root.join("guest-sdk/Cargo.toml"),
         root.join("wit"),
     ] {
         println!("cargo::rerun-if-changed={}", watched.display());
     }
-    for name in &names {
-        println!(
-            "cargo::rerun-if-changed={}",
-            plugins.join(name).join("src").display()
-        );
-        println!(
-            "cargo::rerun-if-changed={}",
-            plugins.join(name).join("Cargo.toml").display()
-        );
-    }
-
     require_target();
-    let target_dir = plugins.join("target");
-    build(&plugins.join("Cargo.toml"), &target_dir);
 
-    let out = target_dir.join(TARGET).join("release");
+    let out_dir = PathBuf::from(env("OUT_DIR"));
+    let builtins = build_workspace(&root.join("plugins"));
     let mut generated = String::from("/// Bundled mappers: `(name, component bytes)`.\n");
     generated += "pub const BUILTINS: &[(&str, &[u8])] = &[\n";
-    for name in &names {
-        let wasm = out.join(format!("{}.wasm", name.replace('-', "_")));
-        assert!(
-            wasm.exists(),
-            "the build of plugin `{name}` produced no `{}`",
-            wasm.display()
-        );
+    for (name, wasm) in &builtins {
         writeln!(
             generated,
             "    ({name:?}, include_bytes!({:?})),",
@@ -64,18 +42,73 @@ fn main() {
         .expect("writing to a string");
     }
     generated += "];\n";
-    let dest = PathBuf::from(env("OUT_DIR")).join("builtins.rs");
-    std::fs::write(dest, generated).expect("failed to write builtins.rs");
+    std::fs::write(out_dir.join("builtins.rs"), generated).expect("failed to write builtins.rs");
+
+    // Hostile mappers for the tests: built the same way, handed to the tests
+    // by path, never embedded in the binary.
+    let test_mappers = root.join("tests/mappers");
+    if test_mappers.join("Cargo.toml").exists() {
+        let built = build_workspace(&test_mappers);
+        let mut list = String::from("/// Test mappers: `(name, path to the component)`.\n");
+        list += "pub const TEST_MAPPERS: &[(&str, &str)] = &[\n";
+        for (name, wasm) in &built {
+            writeln!(list, "    ({name:?}, {:?}),", wasm.display().to_string())
+                .expect("writing to a string");
+        }
+        list += "];\n";
+        let dest = out_dir.join("test_mappers.rs");
+        std::fs::write(&dest, list).expect("failed to write test_mappers.rs");
+        println!("cargo::rustc-env=EVENTPUSH_TEST_MAPPERS={}", dest.display());
+    }
+}
+
+/// Builds every crate of the workspace at `dir` for the target, in its own
+/// target directory, and returns `(crate folder, component path)` pairs.
+fn build_workspace(dir: &Path) -> Vec<(String, PathBuf)> {
+    let names = plugin_names(dir);
+    println!(
+        "cargo::rerun-if-changed={}",
+        dir.join("Cargo.toml").display()
+    );
+    println!(
+        "cargo::rerun-if-changed={}",
+        dir.join("Cargo.lock").display()
+    );
+    for name in &names {
+        println!(
+            "cargo::rerun-if-changed={}",
+            dir.join(name).join("src").display()
+        );
+        println!(
+            "cargo::rerun-if-changed={}",
+            dir.join(name).join("Cargo.toml").display()
+        );
+    }
+    let target_dir = dir.join("target");
+    build(&dir.join("Cargo.toml"), &target_dir);
+    let out = target_dir.join(TARGET).join("release");
+    names
+        .into_iter()
+        .map(|name| {
+            let wasm = out.join(format!("{}.wasm", name.replace('-', "_")));
+            assert!(
+                wasm.exists(),
+                "the build of `{name}` produced no `{}`",
+                wasm.display()
+            );
+            (name, wasm)
+        })
+        .collect()
 }
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("cargo sets `{name}` for build scripts"))
 }
 
-/// Every folder of `plugins/` that holds a crate, sorted.
-fn plugin_names(plugins: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(plugins)
-        .expect("failed to read `plugins/`")
+/// Every folder of `dir` that holds a crate, sorted.
+fn plugin_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("failed to read `{}`: {e}", dir.display()))
         .filter_map(Result::ok)
         .filter(|entry| entry.path().join("Cargo.toml").exists())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
@@ -137,10 +170,11 @@ fn build(manifest: &Path, target_dir: &Path) {
     }
     let status = command
         .status()
-        .expect("failed to run cargo for the plugins");
+        .expect("failed to run cargo for the mappers");
     assert!(
         status.success(),
-        "building the bundled mappers failed (see the output above); \
-         if the `{TARGET}` target is missing, run: rustup target add {TARGET}"
+        "building the mappers of `{}` failed (see the output above); \
+         if the `{TARGET}` target is missing, run: rustup target add {TARGET}",
+        manifest.display()
     );
 }

@@ -203,14 +203,13 @@ mod tests {
         assert_ne!(a.token, b.token);
         assert_eq!(token_id(a.token.expose()), Some(a.id.as_str()));
         assert_eq!(hash(a.token.expose()), a.hash);
-        // 32 random bytes: 256 bits of secret.
-        let secret = a
-            .token
-            .expose()
-            .rsplit_once('_')
-            .map(|(_, s)| s)
-            .unwrap_or("");
-        assert!(URL_SAFE_NO_PAD.decode(secret).unwrap().len() * 8 >= 128 || secret.contains('_'));
+        // `ep_`, 16 hex digits of id, `_`, then 32 random bytes in base64: 256 bits.
+        let text = a.token.expose();
+        assert_eq!(text.len(), 3 + 16 + 1 + 43);
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(&text[20..]).unwrap().len(),
+            SECRET_BYTES
+        );
     }
 
     #[test]

@@ -430,7 +430,7 @@ fn load_mapper(
                     .collect(),
             ),
             secrets: Arc::new(secrets),
-            clock: mapper::Clock::system(),
+            clock: mapper::Clock::from_env(),
             limits: limits.mapper,
         },
     }))

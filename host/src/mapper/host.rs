@@ -48,6 +48,27 @@ impl Clock {
         Self(None)
     }
 
+    /// The system clock, unless `EVENTPUSH_MAPPER_CLOCK` holds Unix
+    /// milliseconds to stop it at: for tests that replay signed requests
+    /// at the time they were signed. Never set it in production.
+    pub fn from_env() -> Self {
+        match std::env::var("EVENTPUSH_MAPPER_CLOCK") {
+            Ok(text) => match text.trim().parse() {
+                Ok(millis) => {
+                    tracing::warn!(millis, "mappers see a fixed clock (EVENTPUSH_MAPPER_CLOCK)");
+                    Self::fixed(millis)
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        "EVENTPUSH_MAPPER_CLOCK is not a number of milliseconds; ignored"
+                    );
+                    Self::system()
+                }
+            },
+            Err(_) => Self::system(),
+        }
+    }
+
     /// Milliseconds since the Unix epoch.
     pub fn now_millis(&self) -> u64 {
         self.0

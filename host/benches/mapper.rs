@@ -1,0 +1,95 @@
+//! What a mapper adds to a request: `okta-verify` forwarding bodies of
+//! 200 B, 2 KB and 64 KB, next to the same request without a mapper (JSON
+//! parse and template extraction in both).
+//!
+//! Run with `cargo bench -p eventpush --bench mapper`.
+
+use std::path::Path;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use eventpush::mapper::{self, Context, Engine, Outcome, Request};
+use eventpush::template::Template;
+use serde_json::{Value, json};
+
+/// An Okta delivery padded to about `size` bytes with a long display message.
+fn body(size: usize) -> Vec<u8> {
+    let mut event = json!({
+        "eventType": "user.session.start",
+        "uuid": "00000000-0000-4000-8000-000000000001",
+        "published": "2023-03-26T21:05:32.159Z",
+        "actor": {"id": "00u1", "type": "User", "alternateId": "ann@example.com"},
+        "displayMessage": "",
+    });
+    let bare = serde_json::to_vec(&json!({"data": {"events": [event.clone()]}})).expect("JSON");
+    event["displayMessage"] = json!("x".repeat(size.saturating_sub(bare.len())));
+    serde_json::to_vec(&json!({"data": {"events": [event]}})).expect("JSON")
+}
+
+fn request(body: Vec<u8>) -> Request {
+    Request {
+        method: "POST".into(),
+        path: "/events/custom/v1/okta".into(),
+        query: String::new(),
+        headers: vec![
+            ("content-type".into(), b"application/json".to_vec()),
+            (
+                "authorization".into(),
+                b"Bearer ep_0000000000000000_x".to_vec(),
+            ),
+        ],
+        body,
+    }
+}
+
+fn mapper_cost(c: &mut Criterion) {
+    let template_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/okta-event-hooks.yaml");
+    let template = Template::load(&template_path).expect("the shipped template loads");
+    let engine = Engine::new(None).expect("the engine starts");
+    let okta = engine
+        .load(
+            "builtin:okta-verify",
+            mapper::builtin("okta-verify").expect("bundled"),
+        )
+        .expect("loads");
+    let context = Context::default();
+
+    let mut group = c.benchmark_group("request");
+    for (label, size) in [("200B", 200), ("2KB", 2048), ("64KB", 65536)] {
+        let body = body(size);
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(
+            BenchmarkId::new("without_mapper", label),
+            &body,
+            |b, body| {
+                b.iter(|| {
+                    // The same copy as the mapped case makes, so the difference is the mapper's.
+                    let request = request(body.clone());
+                    let payload: Value = serde_json::from_slice(&request.body).expect("JSON");
+                    template.extract(&payload)
+                })
+            },
+        );
+        group.bench_with_input(BenchmarkId::new("okta_verify", label), &body, |b, body| {
+            b.iter(|| {
+                let request = request(body.clone());
+                let (outcome, _) = okta.call(&context, &request);
+                assert!(matches!(outcome, Ok(Outcome::Forward(None))));
+                let payload: Value = serde_json::from_slice(&request.body).expect("JSON");
+                template.extract(&payload)
+            })
+        });
+        group.bench_with_input(
+            BenchmarkId::new("mapper_call_only", label),
+            &body,
+            |b, body| {
+                let request = request(body.clone());
+                b.iter(|| okta.call(&context, &request))
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, mapper_cost);
+criterion_main!(benches);

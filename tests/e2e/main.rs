@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `eventpush` binary, driven over HTTP on
+//! 127.0.0.1 and through its command line, one module per area.
+
+mod auth;
+mod cli;
+mod intake;
+mod logs;
+mod query;
+mod util;
