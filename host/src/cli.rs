@@ -361,7 +361,7 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
     let (status, answer, stored) = match try_answer(&template, content_type, &body) {
         Err((400, detail)) if rewritten => (
             502,
-            json!({ "status": 502, "detail": format!("the mapper forwarded a body that is not valid JSON: {detail}") }),
+            json!({ "status": 502, "detail": format!("the mapper forwarded a body that {}", detail.trim_start_matches("the body ")) }),
             vec![],
         ),
         Ok((summary, stored)) => {

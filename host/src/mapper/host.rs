@@ -132,11 +132,9 @@ impl types::Host for State {}
 
 impl host::Host for State {
     fn log(&mut self, level: host::Level, message: String) {
-        let line = truncate(&message, self.log_budget);
-        self.log_budget -= line.len();
-        if line.is_empty() {
+        let Some(line) = self.take_log_budget(&message) else {
             return;
-        }
+        };
         let (mapper, datasource) = (&self.mapper, &self.context.datasource);
         match level {
             host::Level::Trace => tracing::trace!(%mapper, %datasource, "mapper: {line}"),
@@ -183,6 +181,27 @@ impl host::Host for State {
 }
 
 impl State {
+    /// The part of `text` that fits the call's remaining log budget, with
+    /// control characters escaped so that a mapper cannot start a log line
+    /// of its own; `None` once the budget is spent or the text is empty.
+    pub(super) fn take_log_budget(&mut self, text: &str) -> Option<String> {
+        let mut escaped = String::with_capacity(text.len());
+        for c in text.chars() {
+            if c.is_control() {
+                escaped.extend(c.escape_default());
+            } else {
+                escaped.push(c);
+            }
+        }
+        let line = truncate(&escaped, self.log_budget);
+        if line.is_empty() {
+            return None;
+        }
+        self.log_budget -= line.len();
+        let cut = line.len() < escaped.len();
+        Some(if cut { format!("{line} [truncated]") } else { line.to_owned() })
+    }
+
     fn key(&self, name: &str, format: host::KeyFormat) -> Result<Vec<u8>, host::SignatureError> {
         let secret = self
             .context
@@ -220,13 +239,17 @@ fn truncate(text: &str, budget: usize) -> &str {
     &text[..end]
 }
 
-/// Writes what the mapper printed to the host's log, attributed to it.
-pub(super) fn forward_output(mapper: &str, datasource: &str, output: &MemoryOutputPipe) {
+/// Writes what the mapper printed to the host's log, attributed to it,
+/// within what is left of the call's log budget.
+pub(super) fn forward_output(state: &mut State, output: &MemoryOutputPipe) {
     let printed = output.contents();
-    if printed.is_empty() {
-        return;
-    }
     for line in String::from_utf8_lossy(&printed).lines() {
-        tracing::info!(%mapper, %datasource, "mapper output: {line}");
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some(line) = state.take_log_budget(line) else {
+            break;
+        };
+        tracing::info!(mapper = %state.mapper, datasource = %state.context.datasource, "mapper output: {line}");
     }
 }

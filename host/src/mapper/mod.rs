@@ -47,7 +47,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Largest body or answer the mapper may return, in bytes. Default 1 MiB.
     pub output_bytes: usize,
-    /// What the mapper may write to stdout, stderr and the log together. Default 64 KiB.
+    /// What of the mapper's log and printed output reaches the host's log,
+    /// together. Default 64 KiB; the rest is cut, marked `[truncated]`.
     pub log_bytes: usize,
 }
 
@@ -298,7 +299,9 @@ impl Mapper {
     pub fn call(&self, context: &Context, request: &Request) -> (Result<Outcome, Fault>, Receipt) {
         let started = Instant::now();
         let limits = context.limits;
-        let output = MemoryOutputPipe::new(limits.log_bytes);
+        // What the mapper prints is held up to its output limit (printing more
+        // fails its writes) and reaches the log within the log budget.
+        let output = MemoryOutputPipe::new(limits.output_bytes);
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()
             .stdout(output.clone())
             .stderr(output.clone())
@@ -336,7 +339,7 @@ impl Mapper {
             Ok(outcome) => check_outcome(outcome, limits.output_bytes),
             Err(error) => Err(classify(&error, &store, &limits)),
         };
-        host::forward_output(&self.name, &context.datasource, &output);
+        host::forward_output(store.data_mut(), &output);
         let receipt = Receipt {
             mapper: self.name.clone(),
             outcome: match &outcome {
