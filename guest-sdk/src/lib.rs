@@ -39,10 +39,12 @@ pub mod encoding;
 pub mod host;
 mod macros;
 mod outcome;
+mod refusal;
 mod request;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod testing;
 
+pub use refusal::{Refusal, tolerance_seconds};
 pub use serde;
 pub use serde_json;
 

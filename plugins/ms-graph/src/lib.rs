@@ -14,9 +14,9 @@
 //!   the `clientState` given when the subscription was made. Default
 //!   `client_state`.
 
-use eventpush_guest::host::{self, SignatureError};
+use eventpush_guest::host;
 use eventpush_guest::serde_json::Value;
-use eventpush_guest::{Outcome, Request, Response};
+use eventpush_guest::{Outcome, Refusal, Request, Response};
 
 fn map(request: Request) -> Outcome {
     if let Some(token) = request.query_param_bytes("validationToken") {
@@ -32,33 +32,12 @@ fn map(request: Request) -> Outcome {
     }
 }
 
-/// Why a notification does not go on.
-enum Refusal {
-    /// The body is not JSON.
-    Malformed,
-    /// The sender is not the subscription's: 401 with this reason.
-    Unauthorized(&'static str),
-    /// The datasource is set up wrong: logged, and answered 500.
-    Misconfigured(String),
-}
-
-impl From<Refusal> for Outcome {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::Malformed => Outcome::reject(400, "body is not JSON"),
-            Refusal::Unauthorized(reason) => Outcome::reject(401, reason),
-            Refusal::Misconfigured(problem) => {
-                eventpush_guest::error!("{problem}");
-                Outcome::reject(500, "the datasource's secret is not set up")
-            }
-        }
-    }
-}
-
 /// Checks every notification's `clientState` against the secret.
 fn check_client_state(request: &Request) -> Result<(), Refusal> {
     let secret = host::config_or("client_state_secret", "client_state");
-    let body: Value = request.json().map_err(|_| Refusal::Malformed)?;
+    let body: Value = request
+        .json()
+        .map_err(|_| Refusal::Malformed("body is not JSON"))?;
     let notifications = body["value"]
         .as_array()
         .filter(|notifications| !notifications.is_empty())
@@ -73,19 +52,10 @@ fn check_client_state(request: &Request) -> Result<(), Refusal> {
         match host::secret_equals(&secret, state.as_bytes()) {
             Ok(true) => {}
             Ok(false) => return Err(Refusal::Unauthorized("`clientState` does not match")),
-            Err(error) => return Err(misconfigured(error)),
+            Err(error) => return Err(error.into()),
         }
     }
     Ok(())
-}
-
-fn misconfigured(error: SignatureError) -> Refusal {
-    Refusal::Misconfigured(match error {
-        SignatureError::UnknownSecret(name) => {
-            format!("the datasource has no secret `{name}` for `clientState`")
-        }
-        SignatureError::BadSecret(name) => format!("the secret `{name}` cannot be read"),
-    })
 }
 
 eventpush_guest::export_mapper!(map);

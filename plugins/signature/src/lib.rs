@@ -22,8 +22,8 @@
 //!   be from now. Default `300`.
 
 use eventpush_guest::encoding::{decode_base64, decode_hex, parse_unix_seconds, within_tolerance};
-use eventpush_guest::host::{self, Algorithm, KeyFormat, SignatureError};
-use eventpush_guest::{Outcome, Request};
+use eventpush_guest::host::{self, Algorithm, KeyFormat};
+use eventpush_guest::{Outcome, Refusal, Request, tolerance_seconds};
 
 /// How far a timestamp may be from now unless `tolerance_seconds` says.
 const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
@@ -32,26 +32,6 @@ fn map(request: Request) -> Outcome {
     match verify(&request) {
         Ok(()) => Outcome::forward(),
         Err(refusal) => refusal.into(),
-    }
-}
-
-/// Why a request does not go on.
-enum Refusal {
-    /// The signature is missing or wrong: 401 with this reason.
-    Unauthorized(&'static str),
-    /// The datasource is set up wrong: logged, and answered 500.
-    Misconfigured(String),
-}
-
-impl From<Refusal> for Outcome {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::Unauthorized(reason) => Outcome::reject(401, reason),
-            Refusal::Misconfigured(problem) => {
-                eventpush_guest::error!("{problem}");
-                Outcome::reject(500, "the datasource's signature check is not set up")
-            }
-        }
     }
 }
 
@@ -76,7 +56,7 @@ fn verify(request: &Request) -> Result<(), Refusal> {
 
 /// Standard Webhooks: any `v1` signature over `<id>.<timestamp>.<body>`.
 fn standard_webhooks(request: &Request, secret: &str) -> Result<(), Refusal> {
-    let tolerance = tolerance_seconds()?;
+    let tolerance = tolerance_seconds(DEFAULT_TOLERANCE_SECONDS)?;
     let id = request
         .header_str("webhook-id")
         .ok_or(Refusal::Unauthorized("missing `webhook-id` header"))?;
@@ -187,7 +167,7 @@ fn check(
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool, Refusal> {
-    host::verify_mac(algorithm, secret, format, message, signature).map_err(misconfigured)
+    host::verify_mac(algorithm, secret, format, message, signature).map_err(Refusal::from)
 }
 
 fn verified(matches: bool) -> Result<(), Refusal> {
@@ -196,29 +176,6 @@ fn verified(matches: bool) -> Result<(), Refusal> {
     } else {
         Err(Refusal::Unauthorized("signature does not match"))
     }
-}
-
-/// `tolerance_seconds` from `mapper_config`, or the default.
-fn tolerance_seconds() -> Result<u64, Refusal> {
-    match host::config("tolerance_seconds") {
-        None => Ok(DEFAULT_TOLERANCE_SECONDS),
-        Some(text) => text.trim().parse().map_err(|_| {
-            Refusal::Misconfigured(format!(
-                "`tolerance_seconds` in `mapper_config` is not a whole number: `{text}`"
-            ))
-        }),
-    }
-}
-
-fn misconfigured(error: SignatureError) -> Refusal {
-    Refusal::Misconfigured(match error {
-        SignatureError::UnknownSecret(name) => {
-            format!("the datasource has no secret `{name}` to check signatures with")
-        }
-        SignatureError::BadSecret(name) => {
-            format!("the secret `{name}` does not decode in the format the scheme needs")
-        }
-    })
 }
 
 eventpush_guest::export_mapper!(map);

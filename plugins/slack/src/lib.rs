@@ -16,9 +16,9 @@
 //!   `300`.
 
 use eventpush_guest::encoding::{decode_hex, parse_unix_seconds, within_tolerance};
-use eventpush_guest::host::{self, Algorithm, KeyFormat, SignatureError};
+use eventpush_guest::host::{self, Algorithm, KeyFormat};
 use eventpush_guest::serde_json::{Value, json};
-use eventpush_guest::{Outcome, Request};
+use eventpush_guest::{Outcome, Refusal, Request, tolerance_seconds};
 
 /// How far a timestamp may be from now unless `tolerance_seconds` says.
 const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
@@ -34,30 +34,10 @@ fn map(request: Request) -> Outcome {
     }
 }
 
-/// Why a request does not go on.
-enum Refusal {
-    /// The sender is not Slack: 401 with this reason.
-    Unauthorized(&'static str),
-    /// The datasource is set up wrong: logged, and answered 500.
-    Misconfigured(String),
-}
-
-impl From<Refusal> for Outcome {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::Unauthorized(reason) => Outcome::reject(401, reason),
-            Refusal::Misconfigured(problem) => {
-                eventpush_guest::error!("{problem}");
-                Outcome::reject(500, "the datasource's signature check is not set up")
-            }
-        }
-    }
-}
-
 /// Checks the timestamp, then the signature over `v0:<timestamp>:<body>`.
 fn verify(request: &Request) -> Result<(), Refusal> {
     let secret = host::config_or("secret", "signing");
-    let tolerance = tolerance_seconds()?;
+    let tolerance = tolerance_seconds(DEFAULT_TOLERANCE_SECONDS)?;
 
     let signature = request
         .header_str("x-slack-signature")
@@ -100,29 +80,8 @@ fn verify(request: &Request) -> Result<(), Refusal> {
     ) {
         Ok(true) => Ok(()),
         Ok(false) => Err(Refusal::Unauthorized("signature does not match")),
-        Err(error) => Err(misconfigured(error)),
+        Err(error) => Err(error.into()),
     }
-}
-
-/// `tolerance_seconds` from `mapper_config`, or the default.
-fn tolerance_seconds() -> Result<u64, Refusal> {
-    match host::config("tolerance_seconds") {
-        None => Ok(DEFAULT_TOLERANCE_SECONDS),
-        Some(text) => text.trim().parse().map_err(|_| {
-            Refusal::Misconfigured(format!(
-                "`tolerance_seconds` in `mapper_config` is not a whole number: `{text}`"
-            ))
-        }),
-    }
-}
-
-fn misconfigured(error: SignatureError) -> Refusal {
-    Refusal::Misconfigured(match error {
-        SignatureError::UnknownSecret(name) => {
-            format!("the datasource has no secret `{name}` to check Slack signatures with")
-        }
-        SignatureError::BadSecret(name) => format!("the secret `{name}` cannot be read"),
-    })
 }
 
 /// The challenge of a `url_verification` event, if the body is one.
