@@ -5,5 +5,6 @@ mod auth;
 mod cli;
 mod intake;
 mod logs;
+mod mappers;
 mod query;
 mod util;

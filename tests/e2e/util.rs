@@ -128,6 +128,15 @@ enum TemplateSource {
     Text(String),
 }
 
+/// Where a datasource's secret comes from.
+#[derive(Debug, Clone)]
+enum SecretSource {
+    /// `env:VAR` or `file:PATH`, written as given.
+    Reference(String),
+    /// Bytes written to a file beside the configuration, referenced by a relative path.
+    File(Vec<u8>),
+}
+
 /// One datasource of a test configuration.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -135,6 +144,11 @@ pub struct Source {
     template: TemplateSource,
     token_header: Option<String>,
     limits: Vec<(String, u64)>,
+    auth: Option<String>,
+    mapper: Option<String>,
+    mapper_config: Vec<(String, String)>,
+    secrets: Vec<(String, SecretSource)>,
+    unauthenticated_handshakes: bool,
 }
 
 impl Source {
@@ -150,6 +164,11 @@ impl Source {
             template: TemplateSource::File(path),
             token_header: None,
             limits: Vec::new(),
+            auth: None,
+            mapper: None,
+            mapper_config: Vec::new(),
+            secrets: Vec::new(),
+            unauthenticated_handshakes: false,
         }
     }
 
@@ -178,6 +197,44 @@ impl Source {
         self.limit("max_body_bytes", bytes)
     }
 
+    /// Runs `spec` first: `builtin:NAME` or a path to a `.wasm` component.
+    pub fn mapper(mut self, spec: &str) -> Self {
+        self.mapper = Some(spec.to_owned());
+        self
+    }
+
+    /// Sets `auth` (`token` or `mapper`).
+    pub fn auth(mut self, mode: &str) -> Self {
+        self.auth = Some(mode.to_owned());
+        self
+    }
+
+    /// Sets one value of `mapper_config`, written as a YAML string.
+    pub fn mapper_config(mut self, key: &str, value: &str) -> Self {
+        self.mapper_config.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Names a secret by its source as written in the file: `env:VAR` or `file:PATH`.
+    pub fn secret(mut self, name: &str, source: &str) -> Self {
+        self.secrets
+            .push((name.to_owned(), SecretSource::Reference(source.to_owned())));
+        self
+    }
+
+    /// Names a secret held in a file beside the configuration, by a relative path.
+    pub fn secret_file(mut self, name: &str, bytes: &[u8]) -> Self {
+        self.secrets
+            .push((name.to_owned(), SecretSource::File(bytes.to_vec())));
+        self
+    }
+
+    /// Lets requests without credentials reach the mapper for handshakes.
+    pub fn unauthenticated_handshakes(mut self) -> Self {
+        self.unauthenticated_handshakes = true;
+        self
+    }
+
     /// The datasource's part of the configuration file; writes its template
     /// into `dir` when it has one of its own.
     fn yaml(&self, dir: &Path) -> String {
@@ -201,6 +258,35 @@ impl Source {
             yaml += "    limits:\n";
             for (key, value) in &self.limits {
                 yaml += &format!("      {key}: {value}\n");
+            }
+        }
+        if let Some(auth) = &self.auth {
+            yaml += &format!("    auth: {}\n", quoted(auth));
+        }
+        if let Some(mapper) = &self.mapper {
+            yaml += &format!("    mapper: {}\n", quoted(mapper));
+        }
+        if self.unauthenticated_handshakes {
+            yaml += "    unauthenticated_handshakes: true\n";
+        }
+        if !self.mapper_config.is_empty() {
+            yaml += "    mapper_config:\n";
+            for (key, value) in &self.mapper_config {
+                yaml += &format!("      {key}: {}\n", quoted(value));
+            }
+        }
+        if !self.secrets.is_empty() {
+            yaml += "    secrets:\n";
+            for (name, source) in &self.secrets {
+                let reference = match source {
+                    SecretSource::Reference(reference) => reference.clone(),
+                    SecretSource::File(bytes) => {
+                        let file = format!("{}.{name}.secret", self.id);
+                        std::fs::write(dir.join(&file), bytes).expect("failed to write a secret");
+                        format!("file:{file}")
+                    }
+                };
+                yaml += &format!("      {name}: {}\n", quoted(&reference));
             }
         }
         yaml
@@ -543,6 +629,11 @@ impl Server {
         self.client.get(self.url(path))
     }
 
+    /// A request of any method to `path`, to finish and [`send`](Self::send).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
     /// Sends a request and reads the whole answer.
     pub fn send(&self, request: RequestBuilder) -> Reply {
         let response = request.send().expect("the request failed");
@@ -594,6 +685,20 @@ impl Server {
         body["events"]
             .as_array()
             .expect("`events` is a list")
+            .clone()
+    }
+
+    /// The event-stream log of `datasource` (one page), newest first,
+    /// checked to be a 200.
+    pub fn log_entries(&self, datasource: &str) -> Vec<Value> {
+        let reply = self.get_admin(&format!(
+            "/api/v1/datasources/{}/logs?limit=1000",
+            encode(datasource)
+        ));
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.json()["entries"]
+            .as_array()
+            .expect("`entries` is a list")
             .clone()
     }
 

@@ -159,15 +159,16 @@ pub async fn push(
             }
             Ok(Handled::Responded(response)) => {
                 let status = response.status().as_u16();
-                app.store
-                    .log(LogEntry {
-                        datasource: datasource.id.clone(),
-                        received_at,
-                        status,
-                        error: None,
-                        mapper: receipt,
-                    })
-                    .await;
+                let entry = LogEntry {
+                    datasource: datasource.id.clone(),
+                    received_at,
+                    status,
+                    error: None,
+                    mapper: receipt,
+                };
+                if let Err(e) = app.store.log(entry).await {
+                    return Problem::internal(&e).into_response();
+                }
                 tracing::info!(status, "push answered by the mapper");
                 response
             }
@@ -175,15 +176,16 @@ pub async fn push(
                 let logged = error.to_string();
                 let problem = error.into_problem();
                 if problem.status() != StatusCode::INTERNAL_SERVER_ERROR {
-                    app.store
-                        .log(LogEntry {
-                            datasource: datasource.id.clone(),
-                            received_at,
-                            status: problem.status().as_u16(),
-                            error: Some(logged),
-                            mapper: receipt,
-                        })
-                        .await;
+                    let entry = LogEntry {
+                        datasource: datasource.id.clone(),
+                        received_at,
+                        status: problem.status().as_u16(),
+                        error: Some(logged),
+                        mapper: receipt,
+                    };
+                    if let Err(e) = app.store.log(entry).await {
+                        return Problem::internal(&e).into_response();
+                    }
                 }
                 tracing::info!(status = problem.status().as_u16(), "push answered");
                 problem.into_response()
@@ -241,21 +243,21 @@ async fn handle(
     let (body, rewritten) = match &datasource.mapper {
         None => (bytes, false),
         Some(setup) => {
-            let request = mapper_request(&method, &uri, &headers, bytes);
+            // The datasource's token is ours to check, never the mapper's to see.
+            let hidden = (datasource.auth == AuthMode::Token).then_some(&datasource.token_header);
+            let request = mapper_request(&method, &uri, &headers, hidden, bytes);
             let (outcome, request, done) = run_mapper(setup, request).await?;
             *receipt = Some(done);
+            let verified = token_id.is_some() || datasource.auth == AuthMode::Mapper;
             match outcome.map_err(IntakeError::MapperFault)? {
                 Outcome::Respond(response) => return Ok(Handled::Responded(respond(response))),
+                // For a request without credentials only a respond is honoured.
+                _ if !verified => return Err(IntakeError::Unauthorized),
                 Outcome::Reject(rejection) => {
                     return Err(IntakeError::MapperRejected {
                         status: rejection.status,
                         reason: rejection.reason,
                     });
-                }
-                // Only a verified sender's forward goes on: a token checked
-                // above, or the mapper's own check for `auth: mapper`.
-                Outcome::Forward(_) if token_id.is_none() && datasource.auth == AuthMode::Token => {
-                    return Err(IntakeError::Unauthorized);
                 }
                 Outcome::Forward(None) => (Bytes::from(request.body), false),
                 Outcome::Forward(Some(new)) => (Bytes::from(new), true),
@@ -288,14 +290,22 @@ async fn handle(
     Ok(Handled::Stored(app.store.ingest(ingest).await?))
 }
 
-/// The request as the mapper sees it; the body moves in without a copy.
-fn mapper_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> mapper::Request {
+/// The request as the mapper sees it, without the `hidden` header; the body
+/// moves in without a copy.
+fn mapper_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    hidden: Option<&HeaderName>,
+    body: Bytes,
+) -> mapper::Request {
     mapper::Request {
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or("").to_owned(),
         headers: headers
             .iter()
+            .filter(|(name, _)| Some(*name) != hidden)
             .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
             .collect(),
         body: Vec::from(body),

@@ -199,7 +199,11 @@ impl State {
         }
         self.log_budget -= line.len();
         let cut = line.len() < escaped.len();
-        Some(if cut { format!("{line} [truncated]") } else { line.to_owned() })
+        Some(if cut {
+            format!("{line} [truncated]")
+        } else {
+            line.to_owned()
+        })
     }
 
     fn key(&self, name: &str, format: host::KeyFormat) -> Result<Vec<u8>, host::SignatureError> {

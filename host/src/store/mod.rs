@@ -72,7 +72,7 @@ pub enum Durability {
 enum Job {
     Ingest(Box<Ingest>, oneshot::Sender<Result<Summary, StoreError>>),
     Sweep(write::Sweep, oneshot::Sender<Result<usize, StoreError>>),
-    Log(Box<LogEntry>),
+    Log(Box<LogEntry>, oneshot::Sender<Result<(), StoreError>>),
     TouchToken(String, i64),
 }
 
@@ -138,12 +138,15 @@ impl Store {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Records a request that stored nothing (refused before extraction).
-    /// The entry is committed with the next group; nothing waits for it.
-    pub async fn log(&self, entry: LogEntry) {
-        if self.jobs.send(Job::Log(Box::new(entry))).await.is_err() {
-            tracing::warn!("the database writer has stopped; a log entry was not kept");
-        }
+    /// Records a request that stored nothing (refused, or answered by its
+    /// mapper); returns once the entry is committed, like an ingest.
+    pub async fn log(&self, entry: LogEntry) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Log(Box::new(entry), reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Removes events of `datasource` received before `cutoff` (Unix

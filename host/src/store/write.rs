@@ -91,6 +91,9 @@ fn commit_group(conn: &mut Connection, jobs: Vec<Job>) {
                     _ => Err(StoreError::Closed),
                 }));
             }
+            (Job::Log(_, reply), outcome) => {
+                let _ = reply.send(outcome.map(|_| ()));
+            }
             (Job::Sweep(_, reply), outcome) => {
                 let _ = reply.send(outcome.and_then(|done| match done {
                     Done::Removed(n) => Ok(n),
@@ -114,7 +117,7 @@ fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Done, StoreError> {
     let result = match job {
         Job::Ingest(ingest, _) => ingest_one(&sp, ingest).map(Done::Summary),
         Job::Sweep(sweep, _) => remove_expired(&sp, sweep).map(Done::Removed),
-        Job::Log(entry) => log_only(&sp, entry).map(|()| Done::Nothing),
+        Job::Log(entry, _) => log_only(&sp, entry).map(|()| Done::Nothing),
         Job::TouchToken(id, when) => touch(&sp, id, *when).map(|()| Done::Nothing),
     };
     match result {
