@@ -410,12 +410,7 @@ fn try_mapper(
 ) -> anyhow::Result<MapperStep> {
     use crate::mapper::{self, Outcome};
 
-    let bytes = match spec.strip_prefix(mapper::BUILTIN_PREFIX) {
-        Some(name) => mapper::builtin(name)
-            .with_context(|| format!("no bundled mapper `{name}`"))?
-            .to_vec(),
-        None => std::fs::read(spec).with_context(|| format!("failed to read mapper `{spec}`"))?,
-    };
+    let (name, bytes) = mapper::read_component(Path::new("."), spec).map_err(anyhow::Error::msg)?;
     let config: std::collections::BTreeMap<String, String> = match config_file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -426,7 +421,7 @@ fn try_mapper(
         None => Default::default(),
     };
     let engine = Engine::new(None)?;
-    let loaded = engine.load(spec, &bytes)?;
+    let loaded = engine.load(&name, &bytes)?;
     let context = mapper::Context {
         datasource: "try".into(),
         config: Arc::new(config),

@@ -387,25 +387,8 @@ fn load_mapper(
     let problem = |message: String| {
         DatasourceError::Config(top_level(format!("`datasources.{id}.{message}")))
     };
-    let (name, bytes) = match spec.strip_prefix(mapper::BUILTIN_PREFIX) {
-        Some(builtin) => {
-            let bytes = mapper::builtin(builtin).ok_or_else(|| {
-                let known: Vec<_> = mapper::builtin_names().collect();
-                problem(format!(
-                    "mapper`: no bundled mapper `{builtin}`; bundled: {}",
-                    known.join(", ")
-                ))
-            })?;
-            (spec.to_owned(), bytes.to_vec())
-        }
-        None => {
-            let path = base.join(spec);
-            let bytes = std::fs::read(&path).map_err(|e| {
-                problem(format!("mapper`: failed to read `{}`: {e}", path.display()))
-            })?;
-            (path.display().to_string(), bytes)
-        }
-    };
+    let (name, bytes) =
+        mapper::read_component(base, spec).map_err(|why| problem(format!("mapper`: {why}")))?;
     // Commands other than `serve` run no mapper and need no secrets.
     let Some(engine) = engine else {
         return Ok(None);

@@ -413,6 +413,26 @@ pub fn builtin(name: &str) -> Option<&'static [u8]> {
         .map(|(_, bytes)| *bytes)
 }
 
+/// The bytes of the mapper that `spec` names, `builtin:NAME` or a path
+/// (relative to `base`), with the name to show for it; the error says why not.
+pub fn read_component(base: &std::path::Path, spec: &str) -> Result<(String, Vec<u8>), String> {
+    match spec.strip_prefix(BUILTIN_PREFIX) {
+        Some(name) => {
+            let bytes = builtin(name).ok_or_else(|| {
+                let known: Vec<_> = builtin_names().collect();
+                format!("no bundled mapper `{name}`; bundled: {}", known.join(", "))
+            })?;
+            Ok((spec.to_owned(), bytes.to_vec()))
+        }
+        None => {
+            let path = base.join(spec);
+            let bytes = std::fs::read(&path)
+                .map_err(|e| format!("failed to read `{}`: {e}", path.display()))?;
+            Ok((path.display().to_string(), bytes))
+        }
+    }
+}
+
 /// The names of every bundled mapper.
 pub fn builtin_names() -> impl Iterator<Item = &'static str> {
     builtins::BUILTINS.iter().map(|(name, _)| *name)
