@@ -78,8 +78,8 @@ pub fn from_header(value: &str) -> &str {
     }
 }
 
-/// The public ID inside a token, when the token has our shape.
-fn token_id(token: &str) -> Option<&str> {
+/// The public ID inside a token, when the text has a token's shape.
+pub fn id_of(token: &str) -> Option<&str> {
     let rest = token.strip_prefix(PREFIX)?;
     let (id, secret) = rest.split_at_checked(ID_BYTES * 2)?;
     let secret = secret.strip_prefix('_')?;
@@ -111,7 +111,7 @@ pub struct Grant {
 
 /// Checks a presented token against the database.
 pub async fn check(store: &Store, presented: &str) -> Result<Grant, AuthError> {
-    let Some(id) = token_id(presented).map(str::to_owned) else {
+    let Some(id) = id_of(presented).map(str::to_owned) else {
         return Err(AuthError::Denied);
     };
     let presented_hash = hash(presented);
@@ -201,7 +201,7 @@ mod tests {
         let a = generate();
         let b = generate();
         assert_ne!(a.token, b.token);
-        assert_eq!(token_id(a.token.expose()), Some(a.id.as_str()));
+        assert_eq!(id_of(a.token.expose()), Some(a.id.as_str()));
         assert_eq!(hash(a.token.expose()), a.hash);
         // `ep_`, 16 hex digits of id, `_`, then 32 random bytes in base64: 256 bits.
         let text = a.token.expose();
@@ -222,10 +222,10 @@ mod tests {
 
     #[test]
     fn foreign_shapes_have_no_id() {
-        assert_eq!(token_id("nope"), None);
-        assert_eq!(token_id("ep_0123456789abcdef"), None);
-        assert_eq!(token_id("ep_0123456789abcdeg_x"), None);
-        assert_eq!(token_id("ep_0123456789abcdef_x"), Some("0123456789abcdef"));
+        assert_eq!(id_of("nope"), None);
+        assert_eq!(id_of("ep_0123456789abcdef"), None);
+        assert_eq!(id_of("ep_0123456789abcdeg_x"), None);
+        assert_eq!(id_of("ep_0123456789abcdef_x"), Some("0123456789abcdef"));
     }
 
     #[test]

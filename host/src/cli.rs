@@ -118,6 +118,9 @@ pub struct TryArgs {
     /// The template.
     #[arg(long)]
     template: PathBuf,
+    /// The request's method, for mappers that answer handshakes (`GET`, `OPTIONS`).
+    #[arg(long, default_value = "POST", requires = "mapper")]
+    method: String,
     /// A mapper to run first: a `.wasm` component or `builtin:NAME`.
     #[arg(long)]
     mapper: Option<String>,
@@ -314,6 +317,8 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { id, location } => {
+            // A whole token names its id too; take the id rather than refuse.
+            let id = auth::id_of(&id).map_or(id.clone(), str::to_owned);
             let (conn, _) = open_for_tokens(&location)?;
             if !tokens::revoke(&conn, &id, now).context("failed to revoke the token")? {
                 bail!("no active token with id `{id}`");
@@ -337,8 +342,15 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
 
     let mut body = body;
     let mut rewritten = false;
+    let mut receipt = None;
     if let Some(spec) = &args.mapper {
-        match try_mapper(spec, args.mapper_config.as_deref(), &args.headers, body)? {
+        match try_mapper(
+            spec,
+            args.mapper_config.as_deref(),
+            &args.method,
+            &args.headers,
+            body,
+        )? {
             MapperStep::Answered(output) => {
                 let status = output["status"].as_u64().unwrap_or(500) as u16;
                 println!(
@@ -347,9 +359,10 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(exit_for(status));
             }
-            MapperStep::Forward(new, changed) => {
+            MapperStep::Forward(new, changed, done) => {
                 body = new;
                 rewritten = changed;
+                receipt = Some(done);
             }
         }
     }
@@ -378,7 +391,10 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
             vec![],
         ),
     };
-    let output = json!({ "status": status, "answer": answer, "stored": stored });
+    let mut output = json!({ "status": status, "answer": answer, "stored": stored });
+    if let Some(receipt) = receipt {
+        output["mapper"] = json!(receipt);
+    }
     println!(
         "{}",
         serde_json::to_string_pretty(&output).expect("JSON values serialize")
@@ -397,14 +413,15 @@ fn exit_for(status: u16) -> ExitCode {
 enum MapperStep {
     /// The mapper answered (respond, reject or a fault): the output to print.
     Answered(Value),
-    /// The body to go on with, and whether the mapper rewrote it.
-    Forward(Vec<u8>, bool),
+    /// The body to go on with, whether the mapper rewrote it, and its receipt.
+    Forward(Vec<u8>, bool, crate::mapper::Receipt),
 }
 
 /// Runs a mapper as the server would, with the system clock and no secrets.
 fn try_mapper(
     spec: &str,
     config_file: Option<&std::path::Path>,
+    method: &str,
     headers: &[(String, String)],
     body: Vec<u8>,
 ) -> anyhow::Result<MapperStep> {
@@ -428,7 +445,7 @@ fn try_mapper(
         ..Default::default()
     };
     let request = mapper::Request {
-        method: "POST".into(),
+        method: method.to_ascii_uppercase(),
         path: "/events/custom/v1/try".into(),
         query: String::new(),
         headers: headers
@@ -455,8 +472,8 @@ fn try_mapper(
         Ok(Outcome::Reject(r)) => {
             answered(r.status, json!({ "status": r.status, "detail": r.reason }))
         }
-        Ok(Outcome::Forward(None)) => MapperStep::Forward(request.body, false),
-        Ok(Outcome::Forward(Some(new))) => MapperStep::Forward(new, true),
+        Ok(Outcome::Forward(None)) => MapperStep::Forward(request.body, false, receipt),
+        Ok(Outcome::Forward(Some(new))) => MapperStep::Forward(new, true, receipt),
     })
 }
 

@@ -235,7 +235,7 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("failed to read configuration `{}`", path.display())]
+    #[error("failed to read configuration `{}` (name another with `--config`)", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -252,7 +252,7 @@ pub enum ConfigError {
         problem: Problem,
     },
     /// A datasource's template is not valid.
-    #[error("datasource `{datasource}`: {source}")]
+    #[error("datasource `{datasource}`")]
     Template {
         /// The datasource.
         datasource: String,

@@ -605,3 +605,44 @@ fn ships_a_configuration_that_serves_the_okta_datasource() {
     assert_eq!(serving.len(), 1, "{}", server.log_text());
     assert_eq!(serving[0]["fields"]["datasource"], "okta");
 }
+
+#[test]
+fn try_runs_a_mapper_handshake_with_the_method_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo_path("tests/e2e/fixtures/okta-event-hook.json");
+    let template = okta_template().to_string_lossy().into_owned();
+    let sample = sample.to_string_lossy().into_owned();
+    let args = |method: &'static str| {
+        vec![
+            "try",
+            "--template",
+            template.as_str(),
+            "--mapper",
+            "builtin:okta-verify",
+            "--method",
+            method,
+            "--header",
+            "X-Okta-Verification-Challenge: chal-42",
+            sample.as_str(),
+        ]
+    };
+
+    let handshake = run_in(dir.path(), &args("GET"));
+    let delivery = run_in(dir.path(), &args("POST"));
+
+    assert_eq!(handshake.code, 0, "{handshake:#?}");
+    let out: Value = serde_json::from_str(&handshake.stdout).expect("JSON on stdout");
+    assert_eq!(out["status"], 200, "{out:#}");
+    assert_eq!(
+        out["answer"]["body"], r#"{"verification":"chal-42"}"#,
+        "{out:#}"
+    );
+    assert_eq!(out["mapper"]["outcome"], "respond", "{out:#}");
+    assert_eq!(out["stored"].as_array().map(Vec::len), Some(0), "{out:#}");
+
+    assert_eq!(delivery.code, 0, "{delivery:#?}");
+    let out: Value = serde_json::from_str(&delivery.stdout).expect("JSON on stdout");
+    assert_eq!(out["status"], 202, "{out:#}");
+    assert_eq!(out["mapper"]["outcome"], "forward", "{out:#}");
+    assert_eq!(out["stored"].as_array().map(Vec::len), Some(1), "{out:#}");
+}

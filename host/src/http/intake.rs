@@ -265,13 +265,14 @@ async fn handle(
         }
     };
 
-    let payload: Value = serde_json::from_slice(&body).map_err(|e| {
-        if rewritten {
-            IntakeError::MapperBadJson(e.to_string())
-        } else {
-            IntakeError::Malformed(format!("the body is not valid JSON: {e}"))
-        }
-    })?;
+    let payload: Value =
+        serde_json::from_slice(&body).map_err(|e| match (rewritten, body.is_empty()) {
+            (true, _) => IntakeError::MapperBadJson(e.to_string()),
+            (false, true) => {
+                IntakeError::Malformed("the body is empty; send the events as JSON".into())
+            }
+            (false, false) => IntakeError::Malformed(format!("the body is not valid JSON: {e}")),
+        })?;
     let ingest = extract(
         &datasource.template,
         &payload,
