@@ -37,9 +37,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 
-use crate::Request;
 use crate::encoding::decode_base64;
 use crate::host::{Algorithm, KeyFormat, Level, SignatureError};
+use crate::{Outcome, Request, Response};
 
 /// The host's side of the interface, held in memory: `mapper_config` values,
 /// secrets, a fixed clock, and the lines the mapper logged.
@@ -108,6 +108,22 @@ pub fn request(method: &str, query: &str, headers: &[(&str, &str)], body: &[u8])
             .map(|(name, value)| (name.to_ascii_lowercase(), value.as_bytes().to_vec()))
             .collect(),
         body: body.to_vec(),
+    }
+}
+
+/// The response of a `respond` outcome; panics on any other outcome.
+pub fn respond(outcome: Outcome) -> Response {
+    match outcome {
+        Outcome::Respond(response) => response,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+/// The status and reason of a `reject` outcome; panics on any other outcome.
+pub fn rejection(outcome: Outcome) -> (u16, String) {
+    match outcome {
+        Outcome::Reject(rejection) => (rejection.status, rejection.reason),
+        other => panic!("expected a rejection, got {other:?}"),
     }
 }
 

@@ -97,7 +97,7 @@ eventpush_guest::export_mapper!(map);
 #[cfg(test)]
 mod tests {
     use eventpush_guest::serde_json::{self, Value, json};
-    use eventpush_guest::testing::request;
+    use eventpush_guest::testing::{request, respond};
     use eventpush_guest::{Outcome, Response};
 
     use super::map;
@@ -118,13 +118,6 @@ mod tests {
         "dataVersion": "1"
       }
     ]"#;
-
-    fn respond(outcome: Outcome) -> Response {
-        match outcome {
-            Outcome::Respond(response) => response,
-            other => panic!("expected a response, got {other:?}"),
-        }
-    }
 
     fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
         response

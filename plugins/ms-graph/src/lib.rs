@@ -62,9 +62,9 @@ eventpush_guest::export_mapper!(map);
 
 #[cfg(test)]
 mod tests {
+    use eventpush_guest::Outcome;
     use eventpush_guest::host::Level;
-    use eventpush_guest::testing::{FakeHost, request};
-    use eventpush_guest::{Outcome, Response};
+    use eventpush_guest::testing::{FakeHost, request, respond};
 
     use super::map;
 
@@ -72,13 +72,6 @@ mod tests {
         {"subscriptionId": "1", "clientState": "secretClientValue", "changeType": "updated"},
         {"subscriptionId": "1", "clientState": "secretClientValue", "changeType": "deleted"}
     ]}"#;
-
-    fn respond(outcome: Outcome) -> Response {
-        match outcome {
-            Outcome::Respond(response) => response,
-            other => panic!("expected a response, got {other:?}"),
-        }
-    }
 
     fn rejected_status(outcome: Outcome) -> u16 {
         match outcome {

@@ -32,18 +32,11 @@ eventpush_guest::export_mapper!(map);
 
 #[cfg(test)]
 mod tests {
+    use eventpush_guest::Outcome;
     use eventpush_guest::serde_json::{Value, json};
-    use eventpush_guest::testing::request;
-    use eventpush_guest::{Outcome, Response};
+    use eventpush_guest::testing::{request, respond};
 
     use super::map;
-
-    fn respond(outcome: Outcome) -> Response {
-        match outcome {
-            Outcome::Respond(response) => response,
-            other => panic!("expected a response, got {other:?}"),
-        }
-    }
 
     #[test]
     fn answers_the_verification_challenge() {

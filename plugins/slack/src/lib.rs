@@ -110,7 +110,7 @@ eventpush_guest::export_mapper!(map);
 mod tests {
     use eventpush_guest::host::Algorithm;
     use eventpush_guest::serde_json::{self, Value, json};
-    use eventpush_guest::testing::{FakeHost, encode_hex, mac, request};
+    use eventpush_guest::testing::{FakeHost, encode_hex, mac, rejection, request};
     use eventpush_guest::{Outcome, Request};
 
     use super::map;
@@ -137,13 +137,6 @@ mod tests {
             ],
             body.as_bytes(),
         )
-    }
-
-    fn rejection(outcome: Outcome) -> (u16, String) {
-        match outcome {
-            Outcome::Reject(rejection) => (rejection.status, rejection.reason),
-            other => panic!("expected a rejection, got {other:?}"),
-        }
     }
 
     #[test]
