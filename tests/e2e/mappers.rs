@@ -1186,3 +1186,35 @@ fn serve_refuses_a_mapper_file_that_is_not_a_component() {
         assert!(!ran.stderr.contains("listening"), "{ran:#?}");
     }
 }
+
+#[test]
+fn serve_refuses_a_component_that_does_not_implement_the_interface() {
+    // The smallest component there is: the preamble, version 13, layer 1,
+    // and nothing in it, so no `map` export.
+    let file = "empty-component.wasm";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(file), b"\0asm\x0d\0\x01\0").unwrap();
+    write_config(dir.path(), &[Source::template("app", LOGINS).mapper(file)]);
+
+    let ran = run_in(
+        dir.path(),
+        &[
+            "serve",
+            "--config",
+            "eventpush.yaml",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+
+    assert_ne!(ran.code, 0, "{ran:#?}");
+    assert!(
+        ran.stderr.contains(file),
+        "the error does not name `{file}`: {ran:#?}"
+    );
+    assert!(
+        ran.stderr.contains("no export `map`"),
+        "the error does not say what is missing: {ran:#?}"
+    );
+    assert!(!ran.stderr.contains("listening"), "{ran:#?}");
+}
