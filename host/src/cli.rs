@@ -180,10 +180,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    runtime.block_on(run_server(config, store, env_admin))
+    runtime.block_on(run_server(config, store, env_admin, engine))
 }
 
-async fn run_server(config: Config, store: Store, env_admin: EnvAdmin) -> anyhow::Result<()> {
+async fn run_server(
+    config: Config,
+    store: Store,
+    env_admin: EnvAdmin,
+    engine: Engine,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("failed to listen on `{}`", config.listen))?;
@@ -207,14 +212,41 @@ async fn run_server(config: Config, store: Store, env_admin: EnvAdmin) -> anyhow
     }
     tracing::info!(database = %config.database.display(), "database open");
     tracing::info!(%address, "listening");
-    let app = Arc::new(App::new(config, store, env_admin));
+    let app = Arc::new(App::new(config, store, env_admin, Some(engine)));
     tokio::spawn(crate::retention::run(app.clone()));
+    tokio::spawn(reload_on_hangup(app.clone()));
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the server failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reloads the configuration at every SIGHUP.
+async fn reload_on_hangup(app: Arc<App>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("failed to listen for SIGHUP; reload with POST /api/v1/reload");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match app.reload().await {
+                Ok(config) => {
+                    let datasources: Vec<&String> = config.datasources.keys().collect();
+                    tracing::info!(datasources = ?datasources, "configuration reloaded on SIGHUP");
+                }
+                Err(why) => tracing::error!(
+                    reason = %why,
+                    "reload on SIGHUP refused; the running configuration stays"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = app;
 }
 
 async fn shutdown_signal() {

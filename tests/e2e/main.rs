@@ -7,4 +7,5 @@ mod intake;
 mod logs;
 mod mappers;
 mod query;
+mod reload;
 mod util;

@@ -563,7 +563,12 @@ impl Server {
         restarted
     }
 
-    /// The temporary directory holding the configuration and the database.
+    /// The server process id, for sending it signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's working directory, holding its configuration and database.
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

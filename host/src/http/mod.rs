@@ -10,10 +10,11 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 
 use crate::auth::EnvAdmin;
 use crate::config::{Config, Datasource};
+use crate::mapper::Engine;
 use crate::store::{Store, read};
 use problem::Problem;
 
@@ -24,16 +25,46 @@ pub struct App {
     pub store: Store,
     /// The admin token from the environment, if set.
     pub env_admin: EnvAdmin,
+    /// The engine that loads mappers, kept for reloads.
+    engine: Option<Engine>,
+    /// Serializes reloads, so two never race to swap the configuration.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl App {
-    /// State serving `config` from `store`.
-    pub fn new(config: Config, store: Store, env_admin: EnvAdmin) -> Self {
+    /// State serving `config` from `store`; `engine` loads mappers on reload.
+    pub fn new(config: Config, store: Store, env_admin: EnvAdmin, engine: Option<Engine>) -> Self {
         Self {
             config: RwLock::new(Arc::new(config)),
             store,
             env_admin,
+            engine,
+            reloading: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Re-reads the configuration file, its templates and mappers, and puts
+    /// them in force if all of them load; otherwise the running
+    /// configuration stays and the error says why. The listening address
+    /// and the database stay as they were until a restart. Requests in
+    /// flight finish on the configuration they started with.
+    pub async fn reload(&self) -> Result<Arc<Config>, String> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let running = self.config();
+        let path = running.path.clone();
+        let engine = self.engine.clone();
+        let loaded = tokio::task::spawn_blocking(move || Config::load(&path, engine.as_ref()))
+            .await
+            .map_err(|e| format!("the reload task failed: {e}"))?;
+        let mut config = loaded.map_err(|e| problem::error_chain(&e))?;
+        if config.listen != running.listen || config.database != running.database {
+            tracing::warn!("`listen` and `database` changes take effect at the next restart");
+        }
+        config.listen = running.listen;
+        config.database = running.database.clone();
+        let config = Arc::new(config);
+        *self.config.write().expect("config lock poisoned") = config.clone();
+        Ok(config)
     }
 
     /// The configuration in force; a request keeps the one it started with.
@@ -60,11 +91,35 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/v1/datasources/{id}/entities/{entity}",
             get(query::entity_nodes),
         )
+        .route("/api/v1/reload", post(reload))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
+}
+
+/// `POST /api/v1/reload` (admin): as SIGHUP, and says what happened.
+async fn reload(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> Response {
+    if let Err(problem) = query::require_admin(&app, &headers).await {
+        return problem.into_response();
+    }
+    match app.reload().await {
+        Ok(config) => {
+            let datasources: Vec<&String> = config.datasources.keys().collect();
+            tracing::info!(datasources = ?datasources, "configuration reloaded");
+            axum::Json(serde_json::json!({ "reloaded": true, "datasources": datasources }))
+                .into_response()
+        }
+        Err(why) => {
+            tracing::error!(reason = %why, "reload refused; the running configuration stays");
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("reload refused; the running configuration stays: {why}"),
+            )
+            .into_response()
+        }
+    }
 }
 
 async fn healthz() -> &'static str {
