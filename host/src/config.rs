@@ -33,6 +33,7 @@ use crate::yaml::{self, Problem};
 pub const DEFAULT_FILE: &str = "eventpush.yaml";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_DATABASE: &str = "data/eventpush.db";
+const DEFAULT_MAX_IN_FLIGHT: usize = 512;
 
 /// The YAML shape of the configuration file.
 #[derive(Debug, Deserialize)]
@@ -50,6 +51,10 @@ struct ConfigFile {
     /// `limits`: defaults for every datasource.
     #[serde(default)]
     limits: LimitsDef,
+    /// `max_in_flight`: pushes handled at once; past it, 503 with
+    /// `Retry-After`. Default 512. Read at start only.
+    #[serde(default)]
+    max_in_flight: Option<usize>,
     /// `datasources`: ID to datasource; the ID is the last URL segment.
     datasources: IndexMap<String, DatasourceDef>,
 }
@@ -149,6 +154,9 @@ struct LimitsDef {
     /// `mapper_output_bytes`: largest body or answer a mapper returns; default 1 MiB.
     #[serde(default)]
     mapper_output_bytes: Option<usize>,
+    /// `body_read_timeout_ms`: time allowed to receive a body; default 10000.
+    #[serde(default)]
+    body_read_timeout_ms: Option<u64>,
 }
 
 /// Limits in force for one datasource.
@@ -162,6 +170,8 @@ pub struct Limits {
     pub max_event_types_per_subject: usize,
     /// Limits of each mapper call.
     pub mapper: mapper::Limits,
+    /// Time allowed to receive a request body; a slower sender gets 408.
+    pub body_read_timeout: std::time::Duration,
 }
 
 impl Limits {
@@ -182,6 +192,7 @@ impl Default for Limits {
             retention_days: Self::MAX_RETENTION_DAYS,
             max_event_types_per_subject: Self::MAX_TYPES,
             mapper: mapper::Limits::default(),
+            body_read_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -227,6 +238,8 @@ pub struct Config {
     pub database: PathBuf,
     /// Commit durability.
     pub durability: Durability,
+    /// Pushes handled at once.
+    pub max_in_flight: usize,
     /// Datasources by ID, in file order.
     pub datasources: BTreeMap<String, Arc<Datasource>>,
 }
@@ -306,6 +319,15 @@ impl Config {
                     .as_deref()
                     .unwrap_or(Path::new(DEFAULT_DATABASE)),
             ),
+            max_in_flight: match file.max_in_flight {
+                Some(0) => {
+                    return Err(invalid(top_level(
+                        "`max_in_flight`: must be at least 1".into(),
+                    )));
+                }
+                Some(n) => n,
+                None => DEFAULT_MAX_IN_FLIGHT,
+            },
             durability: match file.durability {
                 Some(DurabilityDef::Relaxed) => Durability::Relaxed,
                 _ => Durability::Full,
@@ -451,6 +473,9 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
     };
     let limits = Limits {
         mapper,
+        body_read_timeout: def
+            .body_read_timeout_ms
+            .map_or(base.body_read_timeout, std::time::Duration::from_millis),
         max_body_bytes: def.max_body_bytes.unwrap_or(base.max_body_bytes),
         retention_days: def.retention_days.unwrap_or(base.retention_days),
         max_event_types_per_subject: def
@@ -487,6 +512,11 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
             "mapper_timeout_ms",
             (1..=60_000).contains(&limits.mapper.timeout.as_millis()),
             "from 1 to 60000".to_owned(),
+        ),
+        (
+            "body_read_timeout_ms",
+            (1..=600_000).contains(&limits.body_read_timeout.as_millis()),
+            "from 1 to 600000".to_owned(),
         ),
         (
             "mapper_output_bytes",

@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod intake;
+mod limits;
 mod logs;
 mod mappers;
 mod query;

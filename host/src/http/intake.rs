@@ -39,6 +39,9 @@ pub enum IntakeError {
     /// The body could not be read from the connection.
     #[error("failed to read the request body")]
     Read(#[source] axum::Error),
+    /// The body did not arrive in time.
+    #[error("the body did not arrive within {0:?}")]
+    SlowBody(std::time::Duration),
     /// Storage failed.
     #[error("failed to store the events")]
     Store(#[from] StoreError),
@@ -71,6 +74,7 @@ impl IntakeError {
             }
             Self::Malformed(_) => Problem::new(StatusCode::BAD_REQUEST, self.to_string()),
             Self::Read(_) => Problem::new(StatusCode::BAD_REQUEST, self.to_string()),
+            Self::SlowBody(_) => Problem::new(StatusCode::REQUEST_TIMEOUT, self.to_string()),
             Self::Store(ref e) => Problem::internal(e),
             Self::MapperTask(ref e) => Problem::internal(e),
             Self::MapperFault(_) | Self::MapperBadJson(_) => {
@@ -237,7 +241,10 @@ async fn handle(
                 .and_then(|v| v.to_str().ok()),
         )?;
     }
-    let bytes = read_body(body, limit).await?;
+    let timeout = datasource.limits.body_read_timeout;
+    let bytes = tokio::time::timeout(timeout, read_body(body, limit))
+        .await
+        .map_err(|_| IntakeError::SlowBody(timeout))??;
     tracing::Span::current().record("bytes", bytes.len());
 
     let (body, rewritten) = match &datasource.mapper {

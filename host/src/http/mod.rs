@@ -7,10 +7,12 @@ mod query;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use tower::ServiceBuilder;
 
 use crate::auth::EnvAdmin;
 use crate::config::{Config, Datasource};
@@ -78,10 +80,18 @@ impl App {
     }
 }
 
-/// The router with every endpoint.
+/// The router with every endpoint. Pushes past `max_in_flight` at once are
+/// shed with 503 and `Retry-After` rather than queued without limit.
 pub fn router(app: Arc<App>) -> Router {
+    let shed = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(overloaded))
+        .load_shed()
+        .concurrency_limit(app.config().max_in_flight);
     Router::new()
-        .route("/events/custom/v1/{datasource}", any(intake::push))
+        .route(
+            "/events/custom/v1/{datasource}",
+            any(intake::push).layer(shed),
+        )
         .route(
             "/api/v1/subjects/{subject}/events",
             get(query::subject_events),
@@ -120,6 +130,19 @@ async fn reload(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> 
             .into_response()
         }
     }
+}
+
+async fn overloaded(_: tower::BoxError) -> Response {
+    let mut response = Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is at its limit of requests in flight; retry shortly",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 async fn healthz() -> &'static str {

@@ -1,0 +1,61 @@
+//! Bounded work: pushes past `max_in_flight` are shed with 503, and a body
+//! that does not arrive in time is answered 408.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::util::{LOGINS, Server, Source, events, login, push_path, write_config};
+
+/// Sends a push's head and the first bytes of a body of `length`, then waits.
+fn start_slow_push(server: &Server, token: &str, length: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(&server.address).expect("connects");
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{\"events\": [",
+        push_path("app"),
+        server.address,
+    );
+    stream.write_all(head.as_bytes()).expect("writes");
+    stream
+}
+
+#[test]
+fn sheds_pushes_past_max_in_flight_with_503_and_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
+    let mut yaml = std::fs::read_to_string(&config).unwrap();
+    yaml += "max_in_flight: 1\n";
+    std::fs::write(&config, yaml).unwrap();
+    let server = Server::builder().start_in(dir);
+    let token = server.token("app");
+    let body = events(vec![login("login", "o-1", "ann")]);
+
+    let slow = start_slow_push(&server, &token, 1000);
+    std::thread::sleep(Duration::from_millis(300));
+    let shed = server.push_json("app", &token, &body);
+    drop(slow);
+    std::thread::sleep(Duration::from_millis(300));
+    let after = server.push_json("app", &token, &body);
+
+    shed.problem(503);
+    assert_eq!(shed.header("retry-after"), Some("1"), "{shed:?}");
+    assert_eq!(after.status, 202, "{after:?}");
+}
+
+#[test]
+fn answers_408_to_a_body_that_arrives_too_slowly() {
+    let server = Server::start(vec![
+        Source::template("app", LOGINS).limit("body_read_timeout_ms", 300),
+    ]);
+    let token = server.token("app");
+
+    let mut slow = start_slow_push(&server, &token, 1000);
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within"), "{answer}");
+}
