@@ -37,6 +37,14 @@ pub enum Command {
     /// Run a payload through a template without storing it; print the answer
     /// and what would be stored.
     Try(TryArgs),
+    /// Erase everything stored about one subject (privacy requests).
+    EraseSubject {
+        /// The subject, as the query API names it.
+        subject: String,
+        /// Where the configuration and database are.
+        #[command(flatten)]
+        location: Location,
+    },
     /// Check templates; print `FILE:LINE:COLUMN: message` per error.
     Validate {
         /// Template files.
@@ -153,6 +161,13 @@ impl Cli {
             Command::Token(command) => token(command).map(|()| ExitCode::SUCCESS),
             Command::Try(args) => try_payload(args),
             Command::Validate { files } => Ok(validate(&files)),
+            Command::EraseSubject { subject, location } => {
+                let (conn, _) = open_for_tokens(&location)?;
+                let erased = store::erase_subject(&conn, &subject)
+                    .with_context(|| format!("failed to erase subject `{subject}`"))?;
+                eprintln!("erased {erased} events of subject `{subject}`");
+                Ok(ExitCode::SUCCESS)
+            }
         }
     }
 }

@@ -359,3 +359,46 @@ fn answers_404_for_the_logs_of_an_unknown_datasource() {
 
     reply.problem(404);
 }
+
+#[test]
+fn deleting_a_subject_erases_its_events_and_only_its_own() {
+    let server = Server::start(vec![Source::template("app", LOGINS)]);
+    let token = server.token("app");
+    let admin = server.admin_token();
+    let batch = events(vec![
+        login("login", "e-1", "gone@example.com"),
+        login("login", "e-2", "gone@example.com"),
+        login("login", "e-3", "kept@example.com"),
+    ]);
+    assert_eq!(server.push_json("app", &token, &batch).status, 202);
+
+    let erased = server.send(
+        server
+            .request(reqwest::Method::DELETE, "/api/v1/subjects/gone@example.com")
+            .bearer_auth(&admin),
+    );
+    let anonymous =
+        server.send(server.request(reqwest::Method::DELETE, "/api/v1/subjects/kept@example.com"));
+
+    assert_eq!(erased.status, 200, "{erased:?}");
+    assert_eq!(erased.json()["erased_events"], 2);
+    anonymous.problem(401);
+    assert!(server.events_of("gone@example.com").is_empty());
+    assert_eq!(server.events_of("kept@example.com").len(), 1);
+    // Erased events may come again: nothing of them is remembered.
+    let again = server.push_json("app", &token, &batch);
+    assert_eq!(again.json()["accepted"], 2, "{again:?}");
+}
+
+#[test]
+fn erase_subject_command_erases_from_the_database() {
+    let server = Server::start(vec![Source::template("app", LOGINS)]);
+    let token = server.token("app");
+    let batch = events(vec![login("login", "c-1", "cli@example.com")]);
+    assert_eq!(server.push_json("app", &token, &batch).status, 202);
+
+    let ran = server.cli(&["erase-subject", "cli@example.com"]);
+
+    assert_eq!(ran.code, 0, "{ran:#?}");
+    assert!(server.events_of("cli@example.com").is_empty());
+}

@@ -11,7 +11,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use tower::ServiceBuilder;
 
 use crate::auth::EnvAdmin;
@@ -96,6 +96,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/v1/subjects/{subject}/events",
             get(query::subject_events),
         )
+        .route("/api/v1/subjects/{subject}", delete(query::erase_subject))
         .route("/api/v1/datasources/{id}/logs", get(query::datasource_logs))
         .route(
             "/api/v1/datasources/{id}/entities/{entity}",

@@ -51,6 +51,23 @@ pub async fn subject_events(
     })))
 }
 
+/// `DELETE /api/v1/subjects/{subject}`: erases every event of the subject,
+/// with the children no other event names.
+pub async fn erase_subject(
+    State(app): State<Arc<App>>,
+    Path(subject): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    require_admin(&app, &headers).await?;
+    let erased = app
+        .store
+        .erase(&subject)
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    tracing::info!(erased, "subject erased");
+    Ok(Json(json!({ "subject": subject, "erased_events": erased })))
+}
+
 /// `GET /api/v1/datasources/{id}/logs`
 pub async fn datasource_logs(
     State(app): State<Arc<App>>,

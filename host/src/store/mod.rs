@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use write::{Ingest, LogEntry};
+pub use write::{Ingest, LogEntry, erase_subject};
 
 use crate::graph::Summary;
 
@@ -72,6 +72,7 @@ pub enum Durability {
 enum Job {
     Ingest(Box<Ingest>, oneshot::Sender<Result<Summary, StoreError>>),
     Sweep(write::Sweep, oneshot::Sender<Result<usize, StoreError>>),
+    Erase(String, oneshot::Sender<Result<usize, StoreError>>),
     Log(Box<LogEntry>, oneshot::Sender<Result<(), StoreError>>),
     TouchToken(String, i64),
 }
@@ -167,6 +168,17 @@ impl Store {
         };
         self.jobs
             .send(Job::Sweep(sweep, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Erases everything stored about `subject` (privacy requests); returns
+    /// how many events went.
+    pub async fn erase(&self, subject: &str) -> Result<usize, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Erase(subject.to_owned(), reply))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?

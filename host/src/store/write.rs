@@ -94,7 +94,7 @@ fn commit_group(conn: &mut Connection, jobs: Vec<Job>) {
             (Job::Log(_, reply), outcome) => {
                 let _ = reply.send(outcome.map(|_| ()));
             }
-            (Job::Sweep(_, reply), outcome) => {
+            (Job::Sweep(_, reply) | Job::Erase(_, reply), outcome) => {
                 let _ = reply.send(outcome.and_then(|done| match done {
                     Done::Removed(n) => Ok(n),
                     _ => Err(StoreError::Closed),
@@ -117,6 +117,7 @@ fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Done, StoreError> {
     let result = match job {
         Job::Ingest(ingest, _) => ingest_one(&sp, ingest).map(Done::Summary),
         Job::Sweep(sweep, _) => remove_expired(&sp, sweep).map(Done::Removed),
+        Job::Erase(subject, _) => erase_subject(&sp, subject).map(Done::Removed),
         Job::Log(entry, _) => log_only(&sp, entry).map(|()| Done::Nothing),
         Job::TouchToken(id, when) => touch(&sp, id, *when).map(|()| Done::Nothing),
     };
@@ -314,6 +315,22 @@ fn remove_expired(conn: &Connection, sweep: &Sweep) -> Result<usize, StoreError>
         .execute([])?;
     }
     Ok(expired.len())
+}
+
+/// Erases every event of `subject`, with the children no other event
+/// names and the subject's type records; returns how many events went.
+pub fn erase_subject(conn: &Connection, subject: &str) -> Result<usize, StoreError> {
+    let events: Vec<i64> = conn
+        .prepare_cached("DELETE FROM nodes WHERE subject = ?1 RETURNING id")?
+        .query_map([subject], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut gone = events.clone();
+    while let Some(node) = gone.pop() {
+        gone.extend(forget_node(conn, node)?);
+    }
+    conn.prepare_cached("DELETE FROM subject_types WHERE subject = ?1")?
+        .execute([subject])?;
+    Ok(events.len())
 }
 
 /// Removes the index rows and outgoing edges of a deleted node, then deletes
