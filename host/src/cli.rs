@@ -535,6 +535,7 @@ fn try_answer(template: &Template, content_type: &str, body: &[u8]) -> TryOutcom
     let ingest = intake::extract(
         template,
         &payload,
+        config::Limits::default().max_events_per_request,
         Ingest {
             datasource: String::new(),
             received_at: 0,
@@ -544,7 +545,8 @@ fn try_answer(template: &Template, content_type: &str, body: &[u8]) -> TryOutcom
             summary: Summary::default(),
             mapper: None,
         },
-    );
+    )
+    .map_err(|e| (413, e.to_string()))?;
     let mut summary = ingest.summary;
     // Nothing is stored, so every matched event counts as new.
     summary.accepted = ingest.events.len();

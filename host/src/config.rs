@@ -157,6 +157,9 @@ struct LimitsDef {
     /// `body_read_timeout_ms`: time allowed to receive a body; default 10000.
     #[serde(default)]
     body_read_timeout_ms: Option<u64>,
+    /// `max_events_per_request`: events one push may hold; default 10000.
+    #[serde(default)]
+    max_events_per_request: Option<usize>,
 }
 
 /// Limits in force for one datasource.
@@ -172,6 +175,8 @@ pub struct Limits {
     pub mapper: mapper::Limits,
     /// Time allowed to receive a request body; a slower sender gets 408.
     pub body_read_timeout: std::time::Duration,
+    /// Events one push may hold; a larger batch is refused with 413.
+    pub max_events_per_request: usize,
 }
 
 impl Limits {
@@ -193,6 +198,7 @@ impl Default for Limits {
             max_event_types_per_subject: Self::MAX_TYPES,
             mapper: mapper::Limits::default(),
             body_read_timeout: std::time::Duration::from_secs(10),
+            max_events_per_request: 10_000,
         }
     }
 }
@@ -350,6 +356,7 @@ fn load_datasource(
     engine: Option<&mapper::Engine>,
 ) -> Result<Datasource, DatasourceError> {
     if id.is_empty()
+        || id.bytes().all(|b| b == b'.')
         || !id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
@@ -379,6 +386,24 @@ fn load_datasource(
     }
     if def.mapper.is_none() && def.unauthenticated_handshakes {
         return Err(needs_mapper("unauthenticated_handshakes"));
+    }
+    if def.mapper.is_none() && !def.secrets.is_empty() {
+        return Err(needs_mapper("secrets"));
+    }
+    if def.mapper.is_none() && !def.mapper_config.is_empty() {
+        return Err(needs_mapper("mapper_config"));
+    }
+    if let Some(builtin) = def
+        .mapper
+        .as_deref()
+        .and_then(|m| m.strip_prefix(mapper::BUILTIN_PREFIX))
+        && auth == AuthMode::Mapper
+        && !mapper::VERIFYING_BUILTINS.contains(&builtin)
+    {
+        return Err(DatasourceError::Config(top_level(format!(
+            "`datasources.{id}.auth`: `builtin:{builtin}` verifies no sender, so `auth: mapper` \
+             would store whatever arrives; use `auth: token`"
+        ))));
     }
     let mapper = match &def.mapper {
         Some(spec) => load_mapper(base, id, spec, def, &limits, engine)?,
@@ -473,6 +498,9 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
     };
     let limits = Limits {
         mapper,
+        max_events_per_request: def
+            .max_events_per_request
+            .unwrap_or(base.max_events_per_request),
         body_read_timeout: def
             .body_read_timeout_ms
             .map_or(base.body_read_timeout, std::time::Duration::from_millis),
@@ -512,6 +540,11 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
             "mapper_timeout_ms",
             (1..=60_000).contains(&limits.mapper.timeout.as_millis()),
             "from 1 to 60000".to_owned(),
+        ),
+        (
+            "max_events_per_request",
+            (1..=100_000).contains(&limits.max_events_per_request),
+            "from 1 to 100000".to_owned(),
         ),
         (
             "body_read_timeout_ms",

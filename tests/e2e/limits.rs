@@ -59,3 +59,31 @@ fn answers_408_to_a_body_that_arrives_too_slowly() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("did not arrive within"), "{answer}");
 }
+
+#[test]
+fn refuses_a_batch_of_more_events_than_the_limit_with_413() {
+    let server = Server::start(vec![
+        Source::template("app", LOGINS).limit("max_events_per_request", 3),
+    ]);
+    let token = server.token("app");
+    let batch = |n: usize| {
+        events(
+            (0..n)
+                .map(|i| login("login", &format!("m-{n}-{i}"), "ann"))
+                .collect(),
+        )
+    };
+
+    let within = server.push_json("app", &token, &batch(3));
+    let over = server.push_json("app", &token, &batch(4));
+
+    assert_eq!(within.status, 202, "{within:?}");
+    let problem = over.problem(413);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("4 events"),
+        "{problem}"
+    );
+}

@@ -1218,3 +1218,29 @@ fn serve_refuses_a_component_that_does_not_implement_the_interface() {
     );
     assert!(!ran.stderr.contains("listening"), "{ran:#?}");
 }
+
+#[test]
+fn serve_refuses_auth_mapper_with_a_mapper_that_verifies_no_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &[Source::template("app", LOGINS)
+            .mapper("builtin:okta-verify")
+            .auth("mapper")],
+    );
+
+    let ran = run_in(
+        dir.path(),
+        &[
+            "serve",
+            "--config",
+            "eventpush.yaml",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+
+    assert_ne!(ran.code, 0, "{ran:#?}");
+    assert!(ran.stderr.contains("verifies no sender"), "{ran:#?}");
+    assert!(!ran.stderr.contains("listening"), "{ran:#?}");
+}

@@ -36,6 +36,14 @@ pub enum IntakeError {
     /// The body could not be read or is not JSON.
     #[error("{0}")]
     Malformed(String),
+    /// The body holds more events than the datasource takes in one request.
+    #[error("the body holds {found} events, more than the limit of {limit} per request")]
+    TooManyEvents {
+        /// How many `pushEventsPath` selected.
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The body could not be read from the connection.
     #[error("failed to read the request body")]
     Read(#[source] axum::Error),
@@ -67,7 +75,9 @@ pub enum IntakeError {
 impl IntakeError {
     fn into_problem(self) -> Problem {
         match self {
-            Self::TooLarge { .. } => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
+            Self::TooLarge { .. } | Self::TooManyEvents { .. } => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.to_string())
+            }
             Self::Unauthorized => Problem::unauthorized(),
             Self::UnsupportedMediaType(_) => {
                 Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, self.to_string())
@@ -283,6 +293,7 @@ async fn handle(
     let ingest = extract(
         &datasource.template,
         &payload,
+        datasource.limits.max_events_per_request,
         Ingest {
             datasource: datasource.id.clone(),
             received_at,
@@ -294,7 +305,7 @@ async fn handle(
                 .as_ref()
                 .map(|r| serde_json::to_value(r).unwrap_or_default()),
         },
-    );
+    )?;
     Ok(Handled::Stored(app.store.ingest(ingest).await?))
 }
 
@@ -357,12 +368,28 @@ fn respond(answer: mapper::Response) -> Response {
             response.headers_mut().append(name, value);
         }
     }
+    // An echoed handshake value must never be sniffed into something a browser runs.
+    response
+        .headers_mut()
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
     response
 }
 
-/// Runs the template over `payload` and fills `ingest` with what it found.
-pub fn extract(template: &Template, payload: &Value, mut ingest: Ingest) -> Ingest {
-    let extraction = template.extract(payload);
+/// Runs the template over `payload` and fills `ingest` with what it found;
+/// refuses a payload of more than `max_events`.
+pub fn extract(
+    template: &Template,
+    payload: &Value,
+    max_events: usize,
+    mut ingest: Ingest,
+) -> Result<Ingest, IntakeError> {
+    let extraction = template
+        .extract_at_most(payload, max_events)
+        .map_err(|found| IntakeError::TooManyEvents {
+            found,
+            limit: max_events,
+        })?;
     for (index, extracted) in extraction.events.into_iter().enumerate() {
         match extracted {
             Extracted::Matched(event) => ingest.events.push((index, event)),
@@ -373,7 +400,7 @@ pub fn extract(template: &Template, payload: &Value, mut ingest: Ingest) -> Inge
         }
     }
     ingest.summary.skipped_children = extraction.skipped_children;
-    ingest
+    Ok(ingest)
 }
 
 async fn authenticate(

@@ -402,6 +402,10 @@ mod builtins {
     include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 }
 
+/// The bundled mappers that verify their senders, and so may serve
+/// datasources with `auth: mapper`.
+pub const VERIFYING_BUILTINS: &[&str] = &["ms-graph", "signature", "slack"];
+
 /// The prefix that names a bundled mapper in a datasource's `mapper:`.
 pub const BUILTIN_PREFIX: &str = "builtin:";
 

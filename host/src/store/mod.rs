@@ -333,6 +333,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn one_datasource_cannot_use_up_the_types_of_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let full = store
+            .ingest(ingest(vec![event("a", "one", "t")], 1, 1))
+            .await
+            .unwrap();
+        let mut other = ingest(vec![event("b", "two", "t")], 2, 1);
+        other.datasource = "other".into();
+        let elsewhere = store.ingest(other).await.unwrap();
+
+        assert_eq!(full.accepted, 1);
+        assert_eq!(elsewhere.accepted, 1, "{elsewhere:?}");
+    }
+
+    #[tokio::test]
     async fn sweep_removes_expired_events_and_their_orphaned_children_only() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();

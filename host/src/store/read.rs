@@ -62,6 +62,9 @@ pub struct NodeView {
     pub attributes: Value,
     /// Child nodes, each `{entity, id, attributes}`, with their own children when nested.
     pub children: Vec<ChildView>,
+    /// Set when the page reached its budget of children and this node's were cut.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub children_truncated: bool,
     #[serde(skip)]
     row: i64,
 }
@@ -177,29 +180,41 @@ fn nodes_page(
                 received_at: rfc3339(r.get(7)?),
                 updated_at: rfc3339(r.get(8)?),
                 children: Vec::new(),
+                children_truncated: false,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let next = page_cursor(&mut items, limit, |n| n.row);
+    // Children are shared between events, so a page could otherwise fan out
+    // to millions of rows; past the budget, nodes say their children were cut.
+    let mut budget = CHILDREN_PER_PAGE;
     for node in &mut items {
-        node.children = children(conn, node.row, 0)?;
+        node.children = children(conn, node.row, 0, &mut budget)?;
+        node.children_truncated = budget == 0;
     }
     Ok(Page { items, next })
 }
 
-/// Deepest nesting of children followed; templates rarely nest beyond two.
+/// Deepest nesting of children followed, as deep as templates may nest.
 const MAX_CHILD_DEPTH: usize = 8;
+/// Most children shown in one page of nodes, all levels together.
+const CHILDREN_PER_PAGE: usize = 10_000;
 
-fn children(conn: &Connection, parent: i64, depth: usize) -> Result<Vec<ChildView>, StoreError> {
-    if depth >= MAX_CHILD_DEPTH {
+fn children(
+    conn: &Connection,
+    parent: i64,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<Vec<ChildView>, StoreError> {
+    if depth >= MAX_CHILD_DEPTH || *budget == 0 {
         return Ok(Vec::new());
     }
     let mut stmt = conn.prepare_cached(
         "SELECT n.id, n.entity, n.unique_id, n.attributes FROM edges e
-         JOIN nodes n ON n.id = e.child WHERE e.parent = ?1 ORDER BY e.position",
+         JOIN nodes n ON n.id = e.child WHERE e.parent = ?1 ORDER BY e.position LIMIT ?2",
     )?;
     let rows = stmt
-        .query_map([parent], |r| {
+        .query_map(rusqlite::params![parent, *budget as i64], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get(1)?,
@@ -208,16 +223,17 @@ fn children(conn: &Connection, parent: i64, depth: usize) -> Result<Vec<ChildVie
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter()
-        .map(|(row, entity, id, attributes)| {
-            Ok(ChildView {
-                entity,
-                id,
-                attributes: json_column(attributes),
-                children: children(conn, row, depth + 1)?,
-            })
-        })
-        .collect()
+    *budget -= rows.len();
+    let mut views = Vec::with_capacity(rows.len());
+    for (row, entity, id, attributes) in rows {
+        views.push(ChildView {
+            entity,
+            id,
+            attributes: json_column(attributes),
+            children: children(conn, row, depth + 1, budget)?,
+        });
+    }
+    Ok(views)
 }
 
 /// Event-stream log entries of one datasource, newest first.

@@ -49,11 +49,14 @@ CREATE TABLE node_attributes (
 CREATE INDEX node_attributes_by_value ON node_attributes (name, value);
 CREATE INDEX node_attributes_by_node ON node_attributes (node);
 
--- The distinct event types each subject holds, for the per-subject cap.
+-- The distinct event types each subject holds in each datasource, for the
+-- per-subject cap. Counted per datasource, so that one sender cannot use
+-- up the types a subject may hold from another.
 CREATE TABLE subject_types (
+    datasource TEXT NOT NULL,
     subject    TEXT NOT NULL,
     event_type TEXT NOT NULL,
-    PRIMARY KEY (subject, event_type)
+    PRIMARY KEY (datasource, subject, event_type)
 ) WITHOUT ROWID;
 
 -- The event-stream log: one entry per request to a known datasource.

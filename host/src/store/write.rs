@@ -176,7 +176,12 @@ fn store_event(conn: &Connection, ingest: &Ingest, event: &Event) -> Result<Stor
     if exists {
         return Ok(Stored::Duplicate);
     }
-    if let Some(reason) = type_cap_refusal(conn, event, ingest.max_types_per_subject)? {
+    if let Some(reason) = type_cap_refusal(
+        conn,
+        &ingest.datasource,
+        event,
+        ingest.max_types_per_subject,
+    )? {
         return Ok(Stored::Refused(reason));
     }
 
@@ -199,31 +204,37 @@ fn store_event(conn: &Connection, ingest: &Ingest, event: &Event) -> Result<Stor
         )?;
     insert_index(conn, id, &event.indexed)?;
     conn.prepare_cached(
-        "INSERT OR IGNORE INTO subject_types (subject, event_type) VALUES (?1, ?2)",
+        "INSERT OR IGNORE INTO subject_types (datasource, subject, event_type) VALUES (?1, ?2, ?3)",
     )?
-    .execute(params![event.subject, event.event_type])?;
+    .execute(params![ingest.datasource, event.subject, event.event_type])?;
     store_children(conn, ingest, id, &event.children)?;
     Ok(Stored::New)
 }
 
-/// The reason to refuse `event` when its subject already holds the most
-/// distinct types allowed and this type is not one of them.
+/// The reason to refuse `event` when its subject already holds, in this
+/// datasource, the most distinct types allowed and this type is not one of them.
 fn type_cap_refusal(
     conn: &Connection,
+    datasource: &str,
     event: &Event,
     cap: usize,
 ) -> Result<Option<String>, StoreError> {
     let known: bool = conn
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM subject_types WHERE subject = ?1 AND event_type = ?2)",
+            "SELECT EXISTS (SELECT 1 FROM subject_types
+             WHERE datasource = ?1 AND subject = ?2 AND event_type = ?3)",
         )?
-        .query_row(params![event.subject, event.event_type], |r| r.get(0))?;
+        .query_row(params![datasource, event.subject, event.event_type], |r| {
+            r.get(0)
+        })?;
     if known {
         return Ok(None);
     }
     let held: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM subject_types WHERE subject = ?1")?
-        .query_row(params![event.subject], |r| r.get(0))?;
+        .prepare_cached(
+            "SELECT COUNT(*) FROM subject_types WHERE datasource = ?1 AND subject = ?2",
+        )?
+        .query_row(params![datasource, event.subject], |r| r.get(0))?;
     Ok((held as usize >= cap).then(|| {
         format!(
             "subject already holds the most event types allowed ({cap}); type `{}` refused",
@@ -307,12 +318,13 @@ fn remove_expired(conn: &Connection, sweep: &Sweep) -> Result<usize, StoreError>
     }
     if !expired.is_empty() {
         conn.prepare_cached(
-            "DELETE FROM subject_types WHERE NOT EXISTS (
+            "DELETE FROM subject_types WHERE datasource = ?1 AND NOT EXISTS (
                  SELECT 1 FROM nodes
                  WHERE nodes.subject = subject_types.subject
+                 AND nodes.datasource = subject_types.datasource
                  AND nodes.event_type = subject_types.event_type)",
         )?
-        .execute([])?;
+        .execute([&sweep.datasource])?;
     }
     Ok(expired.len())
 }

@@ -10,6 +10,9 @@ use super::{
     Attribute, CompiledPath, Entity, Problem, Relationship, RelationshipKind, Template, TypeGroup,
 };
 
+/// How deep child entities may nest under a top-level entity.
+pub(crate) const MAX_NESTING: usize = 8;
+
 /// The attribute that holds the subject when `subjectAttribute` is not set.
 const DEFAULT_SUBJECT: &str = "subject";
 
@@ -228,6 +231,29 @@ impl Checker {
         for i in 0..entities.len() {
             if let Some(p) = entities[i].parent {
                 entities[p].children.push(i);
+            }
+        }
+        for (i, def) in defs.iter().enumerate() {
+            let mut depth = 0;
+            let mut current = entities[i].parent;
+            while let Some(p) = current {
+                depth += 1;
+                current = entities[p].parent;
+            }
+            if depth > MAX_NESTING {
+                let at = def
+                    .value
+                    .parent
+                    .as_ref()
+                    .map_or(def.referenced, |p| p.referenced);
+                self.problem(
+                    &at,
+                    format!(
+                        "`entities.{}.parent`: children nest {depth} levels deep, more than {MAX_NESTING}",
+                        entities[i].name
+                    ),
+                );
+                entities[i].parent = None;
             }
         }
     }
@@ -631,6 +657,25 @@ relationships:
              at character 3: expected wildcard_selector or ALPHA"
         );
         assert!(found[1].starts_with("33:13:"), "{found:?}");
+    }
+
+    #[test]
+    fn refuses_children_nested_deeper_than_the_limit() {
+        let mut text = String::from(
+            "pushEventsPath: $[*]\nentities:\n  E0:\n    externalId: e\n    pushExternalId: $.t\n    attributes:\n      - {name: id, externalId: $.id, type: String, uniqueId: true}\n      - {name: subject, externalId: $.s, type: String}\n",
+        );
+        for level in 1..=MAX_NESTING + 1 {
+            text += &format!(
+                "  E{level}:\n    parent: E{}\n    externalId: $.c\n    pushExternalId: $.c\n    attributes:\n      - {{name: id, externalId: $.id, type: String, uniqueId: true}}\n",
+                level - 1
+            );
+        }
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("`entities.E9.parent`: children nest 9 levels deep, more than 8"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -35,18 +35,28 @@ impl Template {
     /// Extracts every event of `payload`. Never fails as a whole: each event
     /// gets its own outcome, and a path that selects nothing gives no events.
     pub fn extract(&self, payload: &Value) -> Extraction {
+        self.extract_at_most(payload, usize::MAX)
+            .unwrap_or_else(|_| unreachable!("no payload holds more than usize::MAX events"))
+    }
+
+    /// As [`Template::extract`], but refuses a payload of more than `max`
+    /// events before extracting any; `Err` holds how many it found.
+    pub fn extract_at_most(&self, payload: &Value, max: usize) -> Result<Extraction, usize> {
         let selected = self.events_path.select(payload).unwrap_or_default();
         let events = spread(selected);
+        if events.len() > max {
+            return Err(events.len());
+        }
         let mut skipped_children = Vec::new();
         let events = events
             .iter()
             .enumerate()
             .map(|(index, event)| self.extract_event(index, event, &mut skipped_children))
             .collect();
-        Extraction {
+        Ok(Extraction {
             events,
             skipped_children,
-        }
+        })
     }
 
     fn extract_event(
