@@ -227,6 +227,8 @@ async fn run_server(
     }
     tracing::info!(database = %config.database.display(), "database open");
     tracing::info!(%address, "listening");
+    let listener =
+        http::listener::Bounded::new(listener, config.max_connections, config.idle_timeout);
     let app = Arc::new(App::new(config, store, env_admin, Some(engine)));
     tokio::spawn(crate::retention::run(app.clone()));
     tokio::spawn(reload_on_hangup(app.clone()));

@@ -34,6 +34,8 @@ pub const DEFAULT_FILE: &str = "eventpush.yaml";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_DATABASE: &str = "data/eventpush.db";
 const DEFAULT_MAX_IN_FLIGHT: usize = 512;
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The YAML shape of the configuration file.
 #[derive(Debug, Deserialize)]
@@ -55,6 +57,13 @@ struct ConfigFile {
     /// `Retry-After`. Default 512. Read at start only.
     #[serde(default)]
     max_in_flight: Option<usize>,
+    /// `max_connections`: connections open at once; default 1024. Read at start.
+    #[serde(default)]
+    max_connections: Option<usize>,
+    /// `idle_timeout_ms`: a connection that sends nothing this long is
+    /// closed; default 60000. Read at start.
+    #[serde(default)]
+    idle_timeout_ms: Option<u64>,
     /// `datasources`: ID to datasource; the ID is the last URL segment.
     datasources: IndexMap<String, DatasourceDef>,
 }
@@ -246,6 +255,10 @@ pub struct Config {
     pub durability: Durability,
     /// Pushes handled at once.
     pub max_in_flight: usize,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// How long a connection may send nothing before it is closed.
+    pub idle_timeout: std::time::Duration,
     /// Datasources by ID, in file order.
     pub datasources: BTreeMap<String, Arc<Datasource>>,
 }
@@ -333,6 +346,24 @@ impl Config {
                 }
                 Some(n) => n,
                 None => DEFAULT_MAX_IN_FLIGHT,
+            },
+            max_connections: match file.max_connections {
+                Some(0) => {
+                    return Err(invalid(top_level(
+                        "`max_connections`: must be at least 1".into(),
+                    )));
+                }
+                Some(n) => n,
+                None => DEFAULT_MAX_CONNECTIONS,
+            },
+            idle_timeout: match file.idle_timeout_ms {
+                Some(0) => {
+                    return Err(invalid(top_level(
+                        "`idle_timeout_ms`: must be at least 1".into(),
+                    )));
+                }
+                Some(ms) => std::time::Duration::from_millis(ms),
+                None => DEFAULT_IDLE_TIMEOUT,
             },
             durability: match file.durability {
                 Some(DurabilityDef::Relaxed) => Durability::Relaxed,

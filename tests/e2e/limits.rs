@@ -87,3 +87,31 @@ fn refuses_a_batch_of_more_events_than_the_limit_with_413() {
         "{problem}"
     );
 }
+
+#[test]
+fn closes_a_connection_that_never_finishes_its_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
+    let mut yaml = std::fs::read_to_string(&config).unwrap();
+    yaml += "idle_timeout_ms: 500\nmax_connections: 1\n";
+    std::fs::write(&config, yaml).unwrap();
+    let server = Server::builder().start_in(dir);
+
+    let mut idle = TcpStream::connect(&server.address).expect("connects");
+    idle.write_all(b"POST /events/custom/v1/app HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = idle.read_to_end(&mut rest);
+    let closed_after = started.elapsed();
+    // With the only connection slot free again, the server answers.
+    let health = server.send(server.get("/healthz"));
+
+    assert!(
+        closed_after < Duration::from_secs(5),
+        "held for {closed_after:?}"
+    );
+    assert_eq!(health.status, 200, "{health:?}");
+}

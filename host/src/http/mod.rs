@@ -1,6 +1,7 @@
 //! The HTTP surface: the router, shared state, and the server's lifecycle.
 
 pub mod intake;
+pub mod listener;
 pub mod problem;
 mod query;
 
