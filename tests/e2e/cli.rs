@@ -94,33 +94,29 @@ fn validate_is_silent_for_good_templates() {
     assert_eq!(ran.stderr, "");
 }
 
-#[test]
-fn validate_points_at_an_unknown_key() {
+/// Validates `text` and checks for exactly one error, at `place`, naming `word`.
+fn assert_one_error_at(text: &str, place: (u64, u64), word: &str) {
     let dir = tempfile::tempdir().unwrap();
 
-    let (ran, path) = validate_text(dir.path(), "unknown-key.yaml", UNKNOWN_KEY);
+    let (ran, path) = validate_text(dir.path(), "template.yaml", text);
 
     assert_eq!(ran.code, 1, "{ran:#?}");
     let lines: Vec<&str> = ran.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{ran:#?}");
     let (file, row, column, message) = diagnostic(lines[0]);
     assert_eq!(file, path);
-    assert_eq!((row, column), (6, 5), "{}", lines[0]);
-    assert!(message.contains("colour"), "{message}");
+    assert_eq!((row, column), place, "{}", lines[0]);
+    assert!(message.contains(word), "{message}");
+}
+
+#[test]
+fn validate_points_at_an_unknown_key() {
+    assert_one_error_at(UNKNOWN_KEY, (6, 5), "colour");
 }
 
 #[test]
 fn validate_points_at_an_unknown_attribute_type() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ran, path) = validate_text(dir.path(), "unknown-type.yaml", UNKNOWN_TYPE);
-
-    assert_eq!(ran.code, 1, "{ran:#?}");
-    let lines: Vec<&str> = ran.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{ran:#?}");
-    let (file, row, column, message) = diagnostic(lines[0]);
-    assert_eq!(file, path);
-    assert_eq!((row, column), (13, 15), "{}", lines[0]);
-    assert!(message.contains("Strng"), "{message}");
+    assert_one_error_at(UNKNOWN_TYPE, (13, 15), "Strng");
 }
 
 #[test]

@@ -1154,6 +1154,31 @@ fn rewrite_reshapes_a_bare_event_into_the_templates_envelope() {
     assert_receipt(&entries[1], test_mapper("rewrite"), "forward");
 }
 
+/// Runs `serve` on a configuration of `source`, with `files` written beside
+/// it, and checks that it refuses to start; returns what it said.
+fn serve_refused(source: Source, files: &[(&str, &[u8])]) -> crate::util::Ran {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    write_config(dir.path(), &[source]);
+
+    let ran = run_in(
+        dir.path(),
+        &[
+            "serve",
+            "--config",
+            "eventpush.yaml",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+
+    assert_ne!(ran.code, 0, "{ran:#?}");
+    assert!(!ran.stderr.contains("listening"), "{ran:#?}");
+    ran
+}
+
 #[test]
 fn serve_refuses_a_mapper_file_that_is_not_a_component() {
     let cases: [(&str, &[u8]); 2] = [
@@ -1162,28 +1187,16 @@ fn serve_refuses_a_mapper_file_that_is_not_a_component() {
     ];
 
     for (file, bytes) in cases {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(file), bytes).unwrap();
-        write_config(dir.path(), &[Source::template("app", LOGINS).mapper(file)]);
-
-        let ran = run_in(
-            dir.path(),
-            &[
-                "serve",
-                "--config",
-                "eventpush.yaml",
-                "--listen",
-                "127.0.0.1:0",
-            ],
+        let ran = serve_refused(
+            Source::template("app", LOGINS).mapper(file),
+            &[(file, bytes)],
         );
 
-        assert_ne!(ran.code, 0, "{ran:#?}");
         assert!(
             ran.stderr.contains(file),
             "the error does not name `{file}`: {ran:#?}"
         );
         assert!(ran.stderr.contains("component"), "{ran:#?}");
-        assert!(!ran.stderr.contains("listening"), "{ran:#?}");
     }
 }
 
@@ -1192,22 +1205,12 @@ fn serve_refuses_a_component_that_does_not_implement_the_interface() {
     // The smallest component there is: the preamble, version 13, layer 1,
     // and nothing in it, so no `map` export.
     let file = "empty-component.wasm";
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(file), b"\0asm\x0d\0\x01\0").unwrap();
-    write_config(dir.path(), &[Source::template("app", LOGINS).mapper(file)]);
 
-    let ran = run_in(
-        dir.path(),
-        &[
-            "serve",
-            "--config",
-            "eventpush.yaml",
-            "--listen",
-            "127.0.0.1:0",
-        ],
+    let ran = serve_refused(
+        Source::template("app", LOGINS).mapper(file),
+        &[(file, b"\0asm\x0d\0\x01\0")],
     );
 
-    assert_ne!(ran.code, 0, "{ran:#?}");
     assert!(
         ran.stderr.contains(file),
         "the error does not name `{file}`: {ran:#?}"
@@ -1216,31 +1219,15 @@ fn serve_refuses_a_component_that_does_not_implement_the_interface() {
         ran.stderr.contains("no export `map`"),
         "the error does not say what is missing: {ran:#?}"
     );
-    assert!(!ran.stderr.contains("listening"), "{ran:#?}");
 }
 
 #[test]
 fn serve_refuses_auth_mapper_with_a_mapper_that_verifies_no_sender() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(
-        dir.path(),
-        &[Source::template("app", LOGINS)
-            .mapper("builtin:okta-verify")
-            .auth("mapper")],
-    );
+    let source = Source::template("app", LOGINS)
+        .mapper("builtin:okta-verify")
+        .auth("mapper");
 
-    let ran = run_in(
-        dir.path(),
-        &[
-            "serve",
-            "--config",
-            "eventpush.yaml",
-            "--listen",
-            "127.0.0.1:0",
-        ],
-    );
+    let ran = serve_refused(source, &[]);
 
-    assert_ne!(ran.code, 0, "{ran:#?}");
     assert!(ran.stderr.contains("verifies no sender"), "{ran:#?}");
-    assert!(!ran.stderr.contains("listening"), "{ran:#?}");
 }
