@@ -322,11 +322,9 @@ impl Mapper {
         );
         store.limiter(|state| &mut state.limiter);
         let _ = store.set_fuel(limits.fuel);
-        let ticks = limits
-            .timeout
-            .as_micros()
-            .div_ceil(EPOCH_TICK.as_micros())
-            .max(1);
+        // The deadline counts ticks from wherever the current tick stands:
+        // one tick more than the timeout holds never cuts a call short.
+        let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
         store.set_epoch_deadline(ticks as u64);
         store.epoch_deadline_trap();
 
