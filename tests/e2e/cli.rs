@@ -67,6 +67,12 @@ fn diagnostic(line: &str) -> (String, u64, u64, String) {
 }
 
 /// Writes `text` to `name` in `dir` and runs `validate` on it.
+/// What a command printed on stdout, as JSON.
+fn stdout_json(ran: &crate::util::Ran) -> Value {
+    serde_json::from_str(&ran.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", ran.stdout))
+}
+
 fn validate_text(dir: &std::path::Path, name: &str, text: &str) -> (crate::util::Ran, String) {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -196,8 +202,7 @@ fn try_prints_the_answer_and_what_would_be_stored() {
     );
 
     assert_eq!(ran.code, 0, "{ran:#?}");
-    let out: Value = serde_json::from_str(&ran.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", ran.stdout));
+    let out = stdout_json(&ran);
     assert_eq!(out["status"], 202, "{out:#}");
     let stored = out["stored"].as_array().expect("`stored` is a list");
     assert_eq!(stored.len(), 1, "{out:#}");
@@ -230,8 +235,7 @@ fn try_exits_1_for_malformed_json() {
     );
 
     assert_eq!(ran.code, 1, "{ran:#?}");
-    let out: Value = serde_json::from_str(&ran.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", ran.stdout));
+    let out = stdout_json(&ran);
     assert_eq!(out["status"], 400, "{out:#}");
 }
 
@@ -627,7 +631,7 @@ fn try_runs_a_mapper_handshake_with_the_method_given() {
     let delivery = run_in(dir.path(), &args("POST"));
 
     assert_eq!(handshake.code, 0, "{handshake:#?}");
-    let out: Value = serde_json::from_str(&handshake.stdout).expect("JSON on stdout");
+    let out = stdout_json(&handshake);
     assert_eq!(out["status"], 200, "{out:#}");
     assert_eq!(
         out["answer"]["body"], r#"{"verification":"chal-42"}"#,
@@ -637,7 +641,7 @@ fn try_runs_a_mapper_handshake_with_the_method_given() {
     assert_eq!(out["stored"].as_array().map(Vec::len), Some(0), "{out:#}");
 
     assert_eq!(delivery.code, 0, "{delivery:#?}");
-    let out: Value = serde_json::from_str(&delivery.stdout).expect("JSON on stdout");
+    let out = stdout_json(&delivery);
     assert_eq!(out["status"], 202, "{out:#}");
     assert_eq!(out["mapper"]["outcome"], "forward", "{out:#}");
     assert_eq!(out["stored"].as_array().map(Vec::len), Some(1), "{out:#}");

@@ -402,3 +402,28 @@ fn erase_subject_command_erases_from_the_database() {
     assert_eq!(ran.code, 0, "{ran:#?}");
     assert!(server.events_of("cli@example.com").is_empty());
 }
+
+#[test]
+fn names_a_parameter_given_twice() {
+    let (server, _) = logins_server();
+
+    let twice = server.get_admin("/api/v1/subjects/ann/events?limit=1&limit=2");
+    let unknown = server.get_admin("/api/v1/subjects/ann/events?colour=red");
+
+    let detail = twice.problem(400)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        detail.contains("`limit` is given more than once"),
+        "{detail}"
+    );
+    let detail = unknown.problem(400)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        detail.contains("unknown query parameter `colour`"),
+        "{detail}"
+    );
+}

@@ -158,7 +158,13 @@ pub async fn push(
             received_at,
         };
         let result = handle(&app, &datasource, request, &mut receipt).await;
-        let receipt = receipt.map(|r| serde_json::to_value(r).unwrap_or_default());
+        // Serialized only for the answers that write a log entry here; a
+        // stored request's entry already holds it.
+        let receipt = || {
+            receipt
+                .as_ref()
+                .map(|r| serde_json::to_value(r).unwrap_or_default())
+        };
         match result {
             Ok(Handled::Stored(summary)) => {
                 tracing::info!(
@@ -178,7 +184,7 @@ pub async fn push(
                     received_at,
                     status,
                     error: None,
-                    mapper: receipt,
+                    mapper: receipt(),
                 };
                 if let Err(e) = app.store.log(entry).await {
                     return Problem::internal(&e).into_response();
@@ -195,7 +201,7 @@ pub async fn push(
                         received_at,
                         status: problem.status().as_u16(),
                         error: Some(logged),
-                        mapper: receipt,
+                        mapper: receipt(),
                     };
                     if let Err(e) = app.store.log(entry).await {
                         return Problem::internal(&e).into_response();

@@ -177,25 +177,32 @@ fn parse_since(text: &str) -> Result<i64, Problem> {
 }
 
 /// Query parameters, taken one by one so that any left over is refused by name.
-struct Params(Vec<(String, String)>);
+struct Params {
+    pairs: Vec<(String, String)>,
+    taken: Vec<String>,
+}
 
 impl Params {
     fn parse(query: Option<&str>) -> Result<Self, Problem> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
             .map_err(|e| bad_request(format!("the query string does not parse: {e}")))?;
-        Ok(Self(pairs))
+        Ok(Self {
+            pairs,
+            taken: Vec::new(),
+        })
     }
 
     fn take(&mut self, name: &str) -> Option<String> {
-        let at = self.0.iter().position(|(k, _)| k == name)?;
-        Some(self.0.remove(at).1)
+        self.taken.push(name.to_owned());
+        let at = self.pairs.iter().position(|(k, _)| k == name)?;
+        Some(self.pairs.remove(at).1)
     }
 
     fn take_prefixed(&mut self, prefix: &str) -> Vec<(String, String)> {
-        let (taken, kept) = std::mem::take(&mut self.0)
+        let (taken, kept) = std::mem::take(&mut self.pairs)
             .into_iter()
             .partition(|(k, _)| k.starts_with(prefix));
-        self.0 = kept;
+        self.pairs = kept;
         taken
             .into_iter()
             .map(|(k, v)| (k[prefix.len()..].to_owned(), v))
@@ -228,8 +235,11 @@ impl Params {
     }
 
     fn finish(self) -> Result<(), Problem> {
-        match self.0.first() {
+        match self.pairs.first() {
             None => Ok(()),
+            Some((name, _)) if self.taken.contains(name) => {
+                Err(bad_request(format!("`{name}` is given more than once")))
+            }
             Some((name, _)) => Err(bad_request(format!("unknown query parameter `{name}`"))),
         }
     }
