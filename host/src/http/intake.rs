@@ -269,7 +269,7 @@ async fn handle(
             // The datasource's token is ours to check, never the mapper's to see.
             let hidden = (datasource.auth == AuthMode::Token).then_some(&datasource.token_header);
             let request = mapper_request(&method, &uri, &headers, hidden, bytes);
-            let (outcome, request, done) = run_mapper(setup, request).await?;
+            let (outcome, request, done) = run_mapper(app, setup, request).await?;
             *receipt = Some(done);
             let verified = token_id.is_some() || datasource.auth == AuthMode::Mapper;
             match outcome.map_err(IntakeError::MapperFault)? {
@@ -346,11 +346,16 @@ type MapperRun = (
 /// Runs the mapper off the async runtime; hands the request back so that an
 /// unchanged forward reuses its body.
 async fn run_mapper(
+    app: &App,
     setup: &MapperSetup,
     request: mapper::Request,
 ) -> Result<MapperRun, IntakeError> {
     let setup = setup.clone();
+    // Held by the call itself, so that a sender hanging up does not free the
+    // slot of a call still running.
+    let slot = app.mapper_slots.clone().acquire_owned().await;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let (outcome, receipt) = setup.mapper.call(&setup.context, &request);
         if let Err(fault) = &outcome {
             tracing::warn!(fault = fault.kind(), "mapper failed: {fault}");

@@ -32,6 +32,16 @@ pub struct App {
     engine: Option<Engine>,
     /// Serializes reloads, so two never race to swap the configuration.
     reloading: tokio::sync::Mutex<()>,
+    /// Mapper calls running at once, across datasources.
+    pub(crate) mapper_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many mapper calls run at once: a call is pure computation, so more
+/// than the cores only adds thread switches, and the memory of the calls in
+/// flight stays within this many times the per-call cap. Twice the cores, so
+/// that a mapper spending its whole time limit does not stall the others.
+fn mapper_slots() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl App {
@@ -43,6 +53,7 @@ impl App {
             env_admin,
             engine,
             reloading: tokio::sync::Mutex::new(()),
+            mapper_slots: Arc::new(tokio::sync::Semaphore::new(mapper_slots())),
         }
     }
 

@@ -1,0 +1,434 @@
+//! Load benchmark: the real server over loopback under `wrk`, beside the
+//! machine's own ceilings measured in the same run with the same load.
+//!
+//! Run with `cargo bench -p eventpush --bench load` (wrk comes from
+//! `scripts/install-tools`). Options after `--`: `--duration SECONDS`
+//! (default 10), `--grow-to EVENTS` (default 1000000; 0 skips the grown
+//! database).
+//!
+//! Ceilings: a bare axum handler that reads the body, parses it as JSON and
+//! answers 202; and the raw rusqlite insert of the rows the store writes.
+//! eventpush's figures are printed as ratios of them.
+
+mod raw;
+mod wrk;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use eventpush::template::Template;
+
+const CONNECTIONS: u32 = 64;
+const DATASOURCES_FOR_RSS: usize = 10;
+
+struct Options {
+    duration: Duration,
+    grow_to: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        duration: Duration::from_secs(10),
+        grow_to: 1_000_000,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("{arg} needs a number"))
+        };
+        match arg.as_str() {
+            "--duration" => options.duration = Duration::from_secs(value()),
+            "--grow-to" => options.grow_to = value() as usize,
+            // cargo bench passes `--bench`; criterion-style filters are not used here.
+            _ => {}
+        }
+    }
+    options
+}
+
+fn main() {
+    let options = options();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let event_file = wrk::write_event(work.path());
+    let event_json = std::fs::read_to_string(&event_file).expect("readable");
+    let template_path = repo("templates/okta-event-hooks.yaml");
+    let template = Template::load(&template_path).expect("the shipped template loads");
+    let load = |base: &str, targets: &[(String, String)], per_request: usize, run_id: &str| {
+        wrk::run(&wrk::Load {
+            base,
+            targets,
+            events_per_request: per_request,
+            run_id,
+            connections: CONNECTIONS,
+            duration: options.duration,
+            event_file: &event_file,
+        })
+    };
+    println!(
+        "wrk: 1 thread, {CONNECTIONS} keep-alive connections, {} s per run\n",
+        options.duration.as_secs()
+    );
+
+    // Ceiling 1: a bare handler.
+    let bare = bare_server();
+    let bare_single = load(&bare, &okta_target("none"), 1, "bare");
+    report("bare axum handler, single events", &bare_single, 1, None);
+
+    // Ceiling 2: raw inserts into an empty database.
+    let raw_empty = raw_rate(
+        &template,
+        &event_json,
+        &work.path().join("raw.db"),
+        0,
+        100_000,
+    );
+    println!("raw rusqlite insert, empty database: {raw_empty:.0} events/s\n");
+
+    // eventpush, single events and batches, no mapper.
+    let plain = Server::start(work.path(), "plain", 1, None, None);
+    let single = load(&plain.base, &plain.targets, 1, "single");
+    let single_cpu = plain.cpu_per_request(&single);
+    report(
+        "eventpush, single events",
+        &single,
+        1,
+        Some((&plain, single_cpu)),
+    );
+    let batch = load(&plain.base, &plain.targets, 100, "batch");
+    let batch_cpu = plain.cpu_per_request(&batch);
+    report(
+        "eventpush, 100-event batches",
+        &batch,
+        100,
+        Some((&plain, batch_cpu)),
+    );
+    plain.check_stored(single.requests + batch.requests * 100);
+    drop(plain);
+
+    // eventpush with okta-verify in front.
+    let mapped = Server::start(work.path(), "mapped", 1, Some("builtin:okta-verify"), None);
+    let mapped_single = load(&mapped.base, &mapped.targets, 1, "mapped");
+    let mapped_cpu = mapped.cpu_per_request(&mapped_single);
+    report(
+        "eventpush + okta-verify, single events",
+        &mapped_single,
+        1,
+        Some((&mapped, mapped_cpu)),
+    );
+    drop(mapped);
+
+    // Ten datasources, each with a mapper, for memory.
+    let many = Server::start(
+        work.path(),
+        "many",
+        DATASOURCES_FOR_RSS,
+        Some("builtin:okta-verify"),
+        None,
+    );
+    let many_single = load(&many.base, &many.targets, 1, "many");
+    let many_cpu = many.cpu_per_request(&many_single);
+    report(
+        "eventpush, 10 datasources with okta-verify",
+        &many_single,
+        1,
+        Some((&many, many_cpu)),
+    );
+    let many_rss = many.peak_rss_mib();
+    drop(many);
+
+    // A database grown to `grow_to` events.
+    let grown = (options.grow_to > 0).then(|| {
+        let path = work.path().join("grown/eventpush.db");
+        let started = Instant::now();
+        let fill = options.grow_to.saturating_sub(100_000);
+        raw_rate(&template, &event_json, &path, 0, fill);
+        let raw_grown = raw_rate(&template, &event_json, &path, fill, options.grow_to - fill);
+        println!(
+            "raw rusqlite insert, events {fill}..{}: {raw_grown:.0} events/s (filled in {:.0} s)\n",
+            options.grow_to,
+            started.elapsed().as_secs_f64()
+        );
+        let server = Server::start(work.path(), "grown", 1, None, Some(&path));
+        let run = load(&server.base, &server.targets, 100, "grown");
+        let cpu = server.cpu_per_request(&run);
+        report(
+            &format!(
+                "eventpush, 100-event batches, {} events stored before",
+                options.grow_to
+            ),
+            &run,
+            100,
+            Some((&server, cpu)),
+        );
+        (raw_grown, run)
+    });
+
+    println!("== ratios (targets in BENCHMARKS.md)");
+    let bare_rps = bare_single.requests_per_second();
+    println!(
+        "single events: {:.0} req/s = {:.0} % of the bare handler ({bare_rps:.0} req/s); target >= 30 %",
+        single.requests_per_second(),
+        100.0 * single.requests_per_second() / bare_rps
+    );
+    let batch_eps = batch.requests_per_second() * 100.0;
+    println!(
+        "100-event batches, empty database: {batch_eps:.0} events/s = {:.0} % of the raw insert ({raw_empty:.0}/s); target >= 50 %",
+        100.0 * batch_eps / raw_empty
+    );
+    if let Some((raw_grown, run)) = &grown {
+        let eps = run.requests_per_second() * 100.0;
+        println!(
+            "100-event batches, grown database: {eps:.0} events/s = {:.0} % of the raw insert at that size ({raw_grown:.0}/s); target >= 50 %",
+            100.0 * eps / raw_grown
+        );
+    }
+    println!(
+        "okta-verify: server CPU per request {mapped_cpu:.1} µs against {single_cpu:.1} µs without it: +{:.1} µs; target <= 25 µs",
+        mapped_cpu - single_cpu
+    );
+    let worst_p99 = [&single, &batch, &mapped_single, &many_single]
+        .iter()
+        .map(|run| run.p99_us)
+        .max()
+        .unwrap_or(0);
+    println!(
+        "p99 latency: single {:.1} ms, batch {:.1} ms, mapped {:.1} ms, 10 datasources {:.1} ms; target < 20 ms (worst {:.1} ms)",
+        ms(single.p99_us),
+        ms(batch.p99_us),
+        ms(mapped_single.p99_us),
+        ms(many_single.p99_us),
+        ms(worst_p99)
+    );
+    println!("peak RSS, 10 datasources with okta-verify: {many_rss:.1} MiB; target < 150 MiB");
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+fn okta_target(token: &str) -> Vec<(String, String)> {
+    vec![("/events/custom/v1/okta".to_owned(), token.to_owned())]
+}
+
+fn report(what: &str, run: &wrk::Outcome, per_request: u64, server: Option<(&Server, f64)>) {
+    let rps = run.requests_per_second();
+    println!("== {what}");
+    println!(
+        "{rps:.0} req/s, {:.0} events/s, p50 {:.2} ms, p99 {:.2} ms, {} responses, {} not 2xx, {} socket errors, {} timeouts",
+        rps * per_request as f64,
+        ms(run.p50_us),
+        ms(run.p99_us),
+        run.requests,
+        run.non_2xx,
+        run.socket_errors,
+        run.timeouts,
+    );
+    if let Some((server, cpu)) = server {
+        println!(
+            "server: peak RSS {:.1} MiB, CPU {cpu:.1} µs per request",
+            server.peak_rss_mib()
+        );
+    }
+    println!();
+}
+
+/// Inserts events `from..from + count` raw and returns the events per second.
+fn raw_rate(template: &Template, event_json: &str, path: &Path, from: usize, count: usize) -> f64 {
+    let mut conn = raw::open(path);
+    let mut spent = Duration::ZERO;
+    let mut done = 0;
+    while done < count {
+        let chunk = (count - done).min(10 * raw::BATCH);
+        // Extraction is not what this ceiling measures: only the inserts are timed.
+        let events = raw::events(template, event_json, "raw", from + done, chunk);
+        let started = Instant::now();
+        raw::insert(&mut conn, "okta", &events, 1_700_000_000_000_000);
+        spent += started.elapsed();
+        done += chunk;
+    }
+    count as f64 / spent.as_secs_f64()
+}
+
+/// The bare ceiling: reads the body, parses it, answers 202.
+fn bare_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let address = listener.local_addr().expect("an address");
+    listener.set_nonblocking(true).expect("non-blocking");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+            let app = axum::Router::new().route(
+                "/events/custom/v1/{datasource}",
+                axum::routing::post(|body: axum::body::Bytes| async move {
+                    match serde_json::from_slice::<serde_json::Value>(&body) {
+                        Ok(_) => axum::http::StatusCode::ACCEPTED,
+                        Err(_) => axum::http::StatusCode::BAD_REQUEST,
+                    }
+                }),
+            );
+            axum::serve(listener, app)
+                .await
+                .expect("the bare server runs");
+        });
+    });
+    format!("http://{address}")
+}
+
+/// A running `eventpush serve` with its own directory, config and tokens.
+struct Server {
+    child: Child,
+    base: String,
+    targets: Vec<(String, String)>,
+    database: PathBuf,
+    cpu_mark: std::cell::Cell<u64>,
+}
+
+impl Server {
+    fn start(
+        work: &Path,
+        name: &str,
+        datasources: usize,
+        mapper: Option<&str>,
+        database: Option<&Path>,
+    ) -> Self {
+        let dir = work.join(name);
+        std::fs::create_dir_all(&dir).expect("a server directory");
+        let database = database
+            .map(Path::to_owned)
+            .unwrap_or_else(|| dir.join("eventpush.db"));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut config = format!(
+            "listen: 127.0.0.1:{port}\ndatabase: {}\ndatasources:\n",
+            database.display()
+        );
+        let names: Vec<String> = (0..datasources).map(|i| format!("okta{i}")).collect();
+        for name in &names {
+            config.push_str(&format!(
+                "  {name}:\n    template: {}\n",
+                repo("templates/okta-event-hooks.yaml").display()
+            ));
+            if let Some(mapper) = mapper {
+                config.push_str(&format!("    mapper: {mapper}\n"));
+            }
+        }
+        let config_path = dir.join("eventpush.yaml");
+        std::fs::write(&config_path, config).expect("the config is writable");
+        let targets = names
+            .iter()
+            .map(|name| {
+                let out = Command::new(env!("CARGO_BIN_EXE_eventpush"))
+                    .args(["token", "create", "--datasource", name, "--config"])
+                    .arg(&config_path)
+                    .output()
+                    .expect("eventpush runs");
+                assert!(
+                    out.status.success(),
+                    "token create failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let token = String::from_utf8(out.stdout)
+                    .expect("UTF-8")
+                    .trim()
+                    .to_owned();
+                (format!("/events/custom/v1/{name}"), token)
+            })
+            .collect();
+        let child = Command::new(env!("CARGO_BIN_EXE_eventpush"))
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("eventpush serve starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "eventpush did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let cpu_mark = std::cell::Cell::new(cpu_ticks(child.id()));
+        Self {
+            child,
+            base,
+            targets,
+            database,
+            cpu_mark,
+        }
+    }
+
+    fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc is readable");
+        let kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM is listed");
+        kib / 1024.0
+    }
+
+    /// Server CPU time (user and system) per request of `run`, the load
+    /// since the server started or since the last call.
+    fn cpu_per_request(&self, run: &wrk::Outcome) -> f64 {
+        let now = cpu_ticks(self.child.id());
+        let ticks = now - self.cpu_mark.replace(now);
+        // Linux reports process times in USER_HZ, 100 per second on every architecture it supports.
+        ticks as f64 * 10_000.0 / run.requests.max(1) as f64
+    }
+
+    /// Every answered event is stored, once.
+    fn check_stored(&self, answered_events: u64) {
+        let conn = rusqlite::Connection::open(&self.database).expect("the database opens");
+        let (events, distinct): (i64, i64) = conn
+            .query_row(
+                "SELECT COUNT(*), COUNT(DISTINCT unique_id) FROM nodes WHERE subject IS NOT NULL",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the count runs");
+        assert_eq!(events, distinct, "an event is stored twice");
+        assert!(
+            events as u64 >= answered_events,
+            "{answered_events} events answered, {events} stored"
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc is readable");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("a command name") + 2..]
+        .split(' ')
+        .collect();
+    let user: u64 = fields[11].parse().expect("utime");
+    let system: u64 = fields[12].parse().expect("stime");
+    user + system
+}
