@@ -147,6 +147,10 @@ struct LimitsDef {
     /// `retention_days`: how long events are kept; default and maximum 30.
     #[serde(default)]
     retention_days: Option<u32>,
+    /// `log_retention_days`: how long event-stream log entries are kept;
+    /// default 30, at most 365.
+    #[serde(default)]
+    log_retention_days: Option<u32>,
     /// `max_event_types_per_subject`: distinct types one subject may hold;
     /// default and maximum 50.
     #[serde(default)]
@@ -178,6 +182,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Days an event is kept.
     pub retention_days: u32,
+    /// Days an event-stream log entry is kept.
+    pub log_retention_days: u32,
     /// Distinct event types one subject may hold; events of a further type are rejected.
     pub max_event_types_per_subject: usize,
     /// Limits of each mapper call.
@@ -195,6 +201,10 @@ impl Limits {
     pub const MAX_BODY: usize = 64 << 20;
     /// Default and longest retention.
     pub const MAX_RETENTION_DAYS: u32 = 30;
+    /// Default log retention.
+    pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
+    /// Longest log retention.
+    pub const MAX_LOG_RETENTION_DAYS: u32 = 365;
     /// Default and largest type cap.
     pub const MAX_TYPES: usize = 50;
 }
@@ -204,6 +214,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: Self::DEFAULT_BODY,
             retention_days: Self::MAX_RETENTION_DAYS,
+            log_retention_days: Self::DEFAULT_LOG_RETENTION_DAYS,
             max_event_types_per_subject: Self::MAX_TYPES,
             mapper: mapper::Limits::default(),
             body_read_timeout: std::time::Duration::from_secs(10),
@@ -537,6 +548,7 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
             .map_or(base.body_read_timeout, std::time::Duration::from_millis),
         max_body_bytes: def.max_body_bytes.unwrap_or(base.max_body_bytes),
         retention_days: def.retention_days.unwrap_or(base.retention_days),
+        log_retention_days: def.log_retention_days.unwrap_or(base.log_retention_days),
         max_event_types_per_subject: def
             .max_event_types_per_subject
             .unwrap_or(base.max_event_types_per_subject),
@@ -551,6 +563,11 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
             "retention_days",
             (1..=Limits::MAX_RETENTION_DAYS).contains(&limits.retention_days),
             format!("from 1 to {}", Limits::MAX_RETENTION_DAYS),
+        ),
+        (
+            "log_retention_days",
+            (1..=Limits::MAX_LOG_RETENTION_DAYS).contains(&limits.log_retention_days),
+            format!("from 1 to {}", Limits::MAX_LOG_RETENTION_DAYS),
         ),
         (
             "max_event_types_per_subject",

@@ -3,10 +3,13 @@
 
 mod auth;
 mod cli;
+mod crash;
 mod intake;
 mod limits;
+mod load;
 mod logs;
 mod mappers;
 mod query;
 mod reload;
+mod retention;
 mod util;

@@ -563,6 +563,13 @@ impl Server {
         restarted
     }
 
+    /// Kills the server and starts it again as [`Server::kill_and_restart`]
+    /// does, with `name=value` added to its environment.
+    pub fn restart_with_env(mut self, name: &str, value: &str) -> Self {
+        self.launch.env.push((name.to_owned(), value.to_owned()));
+        self.kill_and_restart()
+    }
+
     /// The server process id, for sending it signals.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -724,6 +731,19 @@ impl Server {
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
             .filter(|record| record["fields"]["message"] == message)
             .collect()
+    }
+
+    /// Waits up to ten seconds for a log record whose message is `message`;
+    /// returns every such record.
+    pub fn await_log_records(&self, message: &str) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let records = self.log_records(message);
+            if !records.is_empty() || Instant::now() > deadline {
+                return records;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Whether the server process is still running.

@@ -52,16 +52,21 @@ impl Clock {
     /// milliseconds to stop it at: for tests that replay signed requests
     /// at the time they were signed. Never set it in production.
     pub fn from_env() -> Self {
-        match std::env::var("EVENTPUSH_MAPPER_CLOCK") {
+        Self::from_var("EVENTPUSH_MAPPER_CLOCK", "mappers")
+    }
+
+    /// The system clock, unless the environment variable `name` holds Unix
+    /// milliseconds to stop it at; `who` names what sees the clock in the
+    /// warning logged when it is stopped.
+    pub fn from_var(name: &str, who: &str) -> Self {
+        match std::env::var(name) {
             Ok(text) => match text.trim().parse() {
                 Ok(millis) => {
-                    tracing::warn!(millis, "mappers see a fixed clock (EVENTPUSH_MAPPER_CLOCK)");
+                    tracing::warn!(millis, "{who} see a fixed clock ({name})");
                     Self::fixed(millis)
                 }
                 Err(_) => {
-                    tracing::warn!(
-                        "EVENTPUSH_MAPPER_CLOCK is not a number of milliseconds; ignored"
-                    );
+                    tracing::warn!("{name} is not a number of milliseconds; ignored");
                     Self::system()
                 }
             },

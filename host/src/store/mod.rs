@@ -34,6 +34,9 @@ pub enum StoreError {
     /// SQLite reported an error.
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
+    /// Attributes could not be written as JSON.
+    #[error("failed to encode attributes")]
+    Json(#[from] serde_json::Error),
     /// The database directory could not be created.
     #[error("failed to create the database directory `{}`", path.display())]
     CreateDir {
@@ -57,6 +60,15 @@ pub enum StoreError {
     /// A blocking task panicked or was cancelled.
     #[error("a database task failed")]
     Task(#[from] tokio::task::JoinError),
+}
+
+/// What a retention sweep removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiring {
+    /// Events of the graph.
+    Events,
+    /// Entries of the event-stream log.
+    Log,
 }
 
 /// Durability of commits.
@@ -150,19 +162,21 @@ impl Store {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Removes events of `datasource` received before `cutoff` (Unix
-    /// microseconds), at most `batch` of them, with their edges and the
-    /// children no other event names. Returns how many events went; call
+    /// Removes events (with their edges and the children no other event
+    /// names) or log entries of `datasource` received before `cutoff` (Unix
+    /// microseconds), at most `batch` of them. Returns how many went; call
     /// again while it returns `batch`, so intake interleaves with the sweep.
     pub async fn sweep(
         &self,
         datasource: &str,
+        what: Expiring,
         cutoff: i64,
         batch: usize,
     ) -> Result<usize, StoreError> {
         let (reply, answer) = oneshot::channel();
         let sweep = write::Sweep {
             datasource: datasource.to_owned(),
+            what,
             cutoff,
             batch,
         };
@@ -188,6 +202,19 @@ impl Store {
     pub fn touch_token(&self, id: String, when: i64) {
         // Best effort: a full queue only delays the last-use time.
         let _ = self.jobs.try_send(Job::TouchToken(id, when));
+    }
+
+    /// Runs `f` on a read connection on the calling thread. Only for reads
+    /// that take microseconds, such as a lookup by primary key: the hop to a
+    /// blocking thread that [`Store::read`] makes costs more than they do.
+    pub fn read_now<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.readers.take()?;
+        let result = f(&conn);
+        self.readers.give_back(conn);
+        result
     }
 
     /// Runs `f` on a read connection, off the async runtime.
@@ -365,9 +392,15 @@ mod tests {
             .await
             .unwrap();
 
-        assert_eq!(store.sweep("ds", 50, 1).await.unwrap(), 1);
-        assert_eq!(store.sweep("ds", 50, 10).await.unwrap(), 1);
-        assert_eq!(store.sweep("ds", 50, 10).await.unwrap(), 0);
+        assert_eq!(store.sweep("ds", Expiring::Events, 50, 1).await.unwrap(), 1);
+        assert_eq!(
+            store.sweep("ds", Expiring::Events, 50, 10).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            store.sweep("ds", Expiring::Events, 50, 10).await.unwrap(),
+            0
+        );
 
         assert_eq!(subject_events(&store).await, vec!["new"]);
         let kept: Vec<_> = targets(&store)

@@ -1,10 +1,10 @@
 //! The writer thread: group commit of ingests and log entries.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::{Job, StoreError};
+use super::{Expiring, Job, StoreError};
 use crate::graph::{Child, Event, Rejection, Summary};
 
 /// The events of one request, ready to store.
@@ -45,6 +45,7 @@ pub struct LogEntry {
 #[derive(Debug)]
 pub struct Sweep {
     pub(super) datasource: String,
+    pub(super) what: Expiring,
     pub(super) cutoff: i64,
     pub(super) batch: usize,
 }
@@ -116,7 +117,11 @@ fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Done, StoreError> {
     let sp = tx.savepoint()?;
     let result = match job {
         Job::Ingest(ingest, _) => ingest_one(&sp, ingest).map(Done::Summary),
-        Job::Sweep(sweep, _) => remove_expired(&sp, sweep).map(Done::Removed),
+        Job::Sweep(sweep, _) => match sweep.what {
+            Expiring::Events => remove_expired(&sp, sweep),
+            Expiring::Log => remove_old_log(&sp, sweep),
+        }
+        .map(Done::Removed),
         Job::Erase(subject, _) => erase_subject(&sp, subject).map(Done::Removed),
         Job::Log(entry, _) => log_only(&sp, entry).map(|()| Done::Nothing),
         Job::TouchToken(id, when) => touch(&sp, id, *when).map(|()| Done::Nothing),
@@ -197,7 +202,7 @@ fn store_event(conn: &Connection, ingest: &Ingest, event: &Event) -> Result<Stor
                 event.unique_id,
                 event.event_type,
                 event.subject,
-                Value::Object(event.attributes.clone()).to_string(),
+                serde_json::to_string(&event.attributes)?,
                 ingest.received_at,
             ],
             |r| r.get(0),
@@ -252,27 +257,54 @@ fn store_children(
     children: &[Child],
 ) -> Result<(), StoreError> {
     for (position, child) in children.iter().enumerate() {
-        let id: i64 = conn
+        let attributes = serde_json::to_string(&child.attributes)?;
+        let known: Option<(i64, String)> = conn
             .prepare_cached(
-                "INSERT INTO nodes (datasource, entity, unique_id, attributes, received_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-                 ON CONFLICT (datasource, entity, unique_id)
-                 DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at
-                 RETURNING id",
+                "SELECT id, attributes FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3",
             )?
-            .query_row(
-                params![
-                    ingest.datasource,
-                    child.entity,
-                    child.unique_id,
-                    Value::Object(child.attributes.clone()).to_string(),
-                    ingest.received_at,
-                ],
-                |r| r.get(0),
-            )?;
-        conn.prepare_cached("DELETE FROM node_attributes WHERE node = ?1")?
-            .execute([id])?;
-        insert_index(conn, id, &child.indexed)?;
+            .query_row(params![ingest.datasource, child.entity, child.unique_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        // Children recur (the same user or group in many events); their index
+        // rows are rewritten only when their attributes changed, since those
+        // rows land on random pages of the index and dominate the write cost.
+        let id = match known {
+            Some((id, stored)) if stored == attributes => {
+                conn.prepare_cached("UPDATE nodes SET updated_at = ?2 WHERE id = ?1")?
+                    .execute(params![id, ingest.received_at])?;
+                id
+            }
+            Some((id, _)) => {
+                conn.prepare_cached(
+                    "UPDATE nodes SET attributes = ?2, updated_at = ?3 WHERE id = ?1",
+                )?
+                .execute(params![id, attributes, ingest.received_at])?;
+                conn.prepare_cached("DELETE FROM node_attributes WHERE node = ?1")?
+                    .execute([id])?;
+                insert_index(conn, id, &child.indexed)?;
+                id
+            }
+            None => {
+                let id = conn
+                    .prepare_cached(
+                        "INSERT INTO nodes (datasource, entity, unique_id, attributes, received_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
+                    )?
+                    .query_row(
+                        params![
+                            ingest.datasource,
+                            child.entity,
+                            child.unique_id,
+                            attributes,
+                            ingest.received_at,
+                        ],
+                        |r| r.get(0),
+                    )?;
+                insert_index(conn, id, &child.indexed)?;
+                id
+            }
+        };
         conn.prepare_cached(
             "INSERT OR IGNORE INTO edges (parent, child, position) VALUES (?1, ?2, ?3)",
         )?
@@ -327,6 +359,21 @@ fn remove_expired(conn: &Connection, sweep: &Sweep) -> Result<usize, StoreError>
         .execute([&sweep.datasource])?;
     }
     Ok(expired.len())
+}
+
+/// Removes up to `batch` log entries of one datasource older than the
+/// cutoff. Only the oldest `batch` entries are looked at: entries are
+/// numbered in arrival order, so a sweep with nothing to remove stays cheap
+/// however long the log is.
+fn remove_old_log(conn: &Connection, sweep: &Sweep) -> Result<usize, StoreError> {
+    let removed = conn
+        .prepare_cached(
+            "DELETE FROM request_log WHERE id IN (
+                 SELECT id FROM request_log WHERE datasource = ?1 ORDER BY id LIMIT ?3)
+             AND received_at < ?2",
+        )?
+        .execute(params![sweep.datasource, sweep.cutoff, sweep.batch as i64])?;
+    Ok(removed)
 }
 
 /// Erases every event of `subject`, with the children no other event

@@ -1,0 +1,107 @@
+//! Crash safety: the server is killed with SIGKILL several times while
+//! pushers send numbered events; every event answered 202 is in the graph
+//! exactly once afterwards, and each restart needs no repair.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::util::{LOGINS, Server, Source, client, events, login, push_path};
+
+const PUSHERS: usize = 4;
+const KILLS: usize = 4;
+
+#[test]
+fn every_event_answered_202_survives_repeated_sigkill_under_load() {
+    let mut server = Server::start(vec![Source::template("app", LOGINS)]);
+    let token = server.token("app");
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let mut sent = 0;
+
+    for round in 0..=KILLS {
+        let stop = Arc::new(AtomicBool::new(false));
+        let pushers: Vec<_> = (0..PUSHERS)
+            .map(|pusher| {
+                let (url, token) = (server.url(&push_path("app")), token.clone());
+                let (stop, acknowledged) = (stop.clone(), acknowledged.clone());
+                std::thread::spawn(move || {
+                    let client = client();
+                    let mut pushed = 0;
+                    // Until the server dies under it, or the round ends.
+                    while !stop.load(Ordering::Relaxed) {
+                        // Batches of one to three events, so that a kill can
+                        // also land inside a multi-event commit.
+                        let ids: Vec<String> = (0..=pushed % 3)
+                            .map(|k| format!("r{round}-p{pusher}-n{pushed}-{k}"))
+                            .collect();
+                        pushed += 1;
+                        let body = events(ids.iter().map(|id| login("login", id, "ann")).collect());
+                        let answer = client
+                            .post(&url)
+                            .bearer_auth(&token)
+                            .header("content-type", "application/json")
+                            .body(body.to_string())
+                            .send();
+                        match answer {
+                            Ok(reply) if reply.status() == 202 => {
+                                acknowledged.lock().unwrap().extend(ids);
+                            }
+                            Ok(reply) => panic!("unexpected answer {}", reply.status()),
+                            Err(_) => break,
+                        }
+                    }
+                    pushed
+                })
+            })
+            .collect();
+        // Let load build up, then kill at a point that moves round to round.
+        std::thread::sleep(Duration::from_millis(300 + 170 * round as u64));
+        if round < KILLS {
+            server = server.kill_and_restart();
+        }
+        stop.store(true, Ordering::Relaxed);
+        sent += pushers
+            .into_iter()
+            .map(|p| p.join().expect("a pusher panicked"))
+            .sum::<usize>();
+    }
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 100,
+        "too few events acknowledged ({}) of {sent} requests to judge",
+        acknowledged.len()
+    );
+    let db = rusqlite::Connection::open_with_flags(
+        server.dir().join("eventpush.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the database opens");
+    let mut stored = std::collections::BTreeMap::<String, i64>::new();
+    let mut rows = db
+        .prepare("SELECT unique_id, COUNT(*) FROM nodes WHERE subject = 'ann' GROUP BY unique_id")
+        .expect("the query prepares");
+    for row in rows
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .expect("the query runs")
+    {
+        let (id, count) = row.expect("a row");
+        stored.insert(id, count);
+    }
+    let lost: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains_key(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} events answered 202 are gone: {lost:?}",
+        lost.len()
+    );
+    assert!(stored.values().all(|&n| n == 1), "an event is stored twice");
+
+    // The last restart serves as the first did: reads and new pushes work.
+    assert_eq!(server.get_admin("/api/v1/datasources/app/logs").status, 200);
+    let reply = server.push_json("app", &token, &events(vec![login("login", "after", "ann")]));
+    assert_eq!(reply.status, 202, "{reply:?}");
+}
