@@ -195,8 +195,23 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    runtime.block_on(run_server(config, store, env_admin, engine))
+    let closed = store.closed();
+    let result = runtime.block_on(run_server(config, store, env_admin, engine));
+    // Tasks still running (requests past the shutdown bound, the sweeper)
+    // are dropped with the runtime, and with them the last store handles:
+    // the writer then commits what it holds and closes the database.
+    runtime.shutdown_background();
+    match closed.map(|closed| closed.wait(CLOSE_TIMEOUT)) {
+        Some(true) => tracing::info!("database closed"),
+        _ => tracing::error!(
+            "the database writer did not finish; the next start recovers from the log"
+        ),
+    }
+    result
 }
+
+/// How long the exit waits for the database writer after the server stopped.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn run_server(
     config: Config,
@@ -232,10 +247,26 @@ async fn run_server(
     let app = Arc::new(App::new(config, store, env_admin, Some(engine)));
     tokio::spawn(crate::retention::run(app.clone()));
     tokio::spawn(reload_on_hangup(app.clone()));
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server failed")?;
+    let bound = app.config().shutdown_timeout;
+    let (signalled, on_signal) = tokio::sync::oneshot::channel();
+    let server = axum::serve(listener, http::router(app)).with_graceful_shutdown(async {
+        shutdown_signal().await;
+        let _ = signalled.send(());
+    });
+    let deadline = async {
+        match on_signal.await {
+            Ok(()) => tokio::time::sleep(bound).await,
+            // The server ended without a signal; its own result tells why.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = server => result.context("the server failed")?,
+        () = deadline => tracing::warn!(
+            bound_ms = bound.as_millis() as u64,
+            "requests still in flight at the shutdown bound are cut off"
+        ),
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -36,6 +36,7 @@ const DEFAULT_DATABASE: &str = "data/eventpush.db";
 const DEFAULT_MAX_IN_FLIGHT: usize = 512;
 const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The YAML shape of the configuration file.
 #[derive(Debug, Deserialize)]
@@ -64,6 +65,10 @@ struct ConfigFile {
     /// closed; default 60000. Read at start.
     #[serde(default)]
     idle_timeout_ms: Option<u64>,
+    /// `shutdown_timeout_ms`: how long requests in flight may take to finish
+    /// after SIGTERM or Ctrl-C; default 30000. Read at start.
+    #[serde(default)]
+    shutdown_timeout_ms: Option<u64>,
     /// `datasources`: ID to datasource; the ID is the last URL segment.
     datasources: IndexMap<String, DatasourceDef>,
 }
@@ -270,6 +275,8 @@ pub struct Config {
     pub max_connections: usize,
     /// How long a connection may send nothing before it is closed.
     pub idle_timeout: std::time::Duration,
+    /// How long requests in flight may take to finish at shutdown.
+    pub shutdown_timeout: std::time::Duration,
     /// Datasources by ID, in file order.
     pub datasources: BTreeMap<String, Arc<Datasource>>,
 }
@@ -376,6 +383,9 @@ impl Config {
                 Some(ms) => std::time::Duration::from_millis(ms),
                 None => DEFAULT_IDLE_TIMEOUT,
             },
+            shutdown_timeout: file
+                .shutdown_timeout_ms
+                .map_or(DEFAULT_SHUTDOWN_TIMEOUT, std::time::Duration::from_millis),
             durability: match file.durability {
                 Some(DurabilityDef::Relaxed) => Durability::Relaxed,
                 _ => Durability::Full,

@@ -12,4 +12,5 @@ mod mappers;
 mod query;
 mod reload;
 mod retention;
+mod shutdown;
 mod util;

@@ -94,6 +94,18 @@ enum Job {
 pub struct Store {
     jobs: mpsc::Sender<Job>,
     readers: Arc<Readers>,
+    closed: Arc<Mutex<Option<Closed>>>,
+}
+
+/// The writer thread's notice that the database is closed.
+pub struct Closed(std::sync::mpsc::Receiver<()>);
+
+impl Closed {
+    /// Waits up to `timeout` for the writer to close the database; whether it did.
+    pub fn wait(self, timeout: std::time::Duration) -> bool {
+        // The sender is dropped, unsent, only if the thread panicked.
+        self.0.recv_timeout(timeout).is_ok()
+    }
 }
 
 struct Readers {
@@ -127,9 +139,13 @@ impl Store {
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let conn = open_connection(path, durability)?;
         let (jobs, queue) = mpsc::channel(1024);
+        let (closed_tx, closed) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("eventpush-store".into())
-            .spawn(move || write::run(conn, queue, GROUP_COMMIT_MAX))
+            .spawn(move || {
+                write::run(conn, queue, GROUP_COMMIT_MAX);
+                let _ = closed_tx.send(());
+            })
             .expect("failed to spawn the database writer thread");
         Ok(Self {
             jobs,
@@ -137,7 +153,14 @@ impl Store {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),
             }),
+            closed: Arc::new(Mutex::new(Some(Closed(closed)))),
         })
+    }
+
+    /// What tells when the writer has committed its last job and closed
+    /// the database, which it does once every handle is dropped. Given once.
+    pub fn closed(&self) -> Option<Closed> {
+        self.closed.lock().expect("store handle poisoned").take()
     }
 
     /// Stores the events of one request and its log entry; returns once both
