@@ -123,9 +123,11 @@ fn children(
             id
         } else {
             conn.prepare_cached(
-                "UPDATE nodes SET updated_at = ?4 WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3 RETURNING id",
+                "SELECT id FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3",
             )?
-            .query_row(params![datasource, child.entity, child.unique_id, at], |r| r.get(0))?
+            .query_row(params![datasource, child.entity, child.unique_id], |r| {
+                r.get(0)
+            })?
         };
         conn.prepare_cached(
             "INSERT OR IGNORE INTO edges (parent, child, position) VALUES (?1, ?2, ?3)",

@@ -13,6 +13,7 @@ use super::problem::Problem;
 use crate::auth::{self, AuthError};
 use crate::config::Datasource;
 use crate::store::read::{self, SubjectQuery};
+use crate::template::IndexedIn;
 
 /// Page size when `limit` is not given.
 const DEFAULT_LIMIT: usize = 100;
@@ -110,11 +111,12 @@ pub async fn entity_nodes(
     let mut params = Params::parse(query.as_deref())?;
     let mut filters = Vec::new();
     for (name, value) in params.take_prefixed("attr.") {
-        let attribute = template_entity
+        let (at, attribute) = template_entity
             .attributes
             .iter()
-            .find(|a| a.name == name)
-            .filter(|a| a.indexed)
+            .enumerate()
+            .find(|(_, a)| a.name == name)
+            .filter(|(_, a)| a.indexed)
             .ok_or_else(|| {
                 bad_request(format!(
                     "`attr.{name}`: entity `{entity}` has no indexed attribute `{name}`"
@@ -124,7 +126,11 @@ pub async fn entity_nodes(
             crate::template::convert::convert(attribute.attr_type, &Value::String(value))
                 .map_err(|e| bad_request(format!("`attr.{name}`: {e}")))?;
         let text = crate::template::convert::index_text(&converted).unwrap_or_default();
-        filters.push((name, text));
+        filters.push(match template_entity.indexed_in(at) {
+            IndexedIn::UniqueId => read::NodeFilter::UniqueId(text),
+            IndexedIn::Subject => read::NodeFilter::Subject(text),
+            IndexedIn::Attributes => read::NodeFilter::Attribute(name, text),
+        });
     }
     let (before, limit) = (params.cursor()?, params.limit()?);
     params.finish()?;

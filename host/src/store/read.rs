@@ -131,13 +131,23 @@ pub fn events_of_subject(conn: &Connection, q: &SubjectQuery) -> Result<EventPag
     nodes_page(conn, sql, args, q.limit)
 }
 
-/// Nodes of one entity of one datasource whose indexed attributes equal the
-/// given values (all of them), newest first.
+/// One condition on a node: an indexed attribute equals a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeFilter {
+    /// The node's unique ID is this.
+    UniqueId(String),
+    /// The event's subject is this.
+    Subject(String),
+    /// The attribute index holds this value of this attribute for the node.
+    Attribute(String, String),
+}
+
+/// Nodes of one entity of one datasource that meet every filter, newest first.
 pub fn nodes_by_attributes(
     conn: &Connection,
     datasource: &str,
     entity: &str,
-    filters: &[(String, String)],
+    filters: &[NodeFilter],
     before: Option<i64>,
     limit: usize,
 ) -> Result<Page<NodeView>, StoreError> {
@@ -146,10 +156,22 @@ pub fn nodes_by_attributes(
         SqlValue::Text(datasource.to_owned()),
         SqlValue::Text(entity.to_owned()),
     ];
-    for (name, value) in filters {
-        sql += " AND id IN (SELECT node FROM node_attributes WHERE name = ? AND value = ?)";
-        args.push(SqlValue::Text(name.clone()));
-        args.push(SqlValue::Text(value.clone()));
+    for filter in filters {
+        match filter {
+            NodeFilter::UniqueId(value) => {
+                sql += " AND unique_id = ?";
+                args.push(SqlValue::Text(value.clone()));
+            }
+            NodeFilter::Subject(value) => {
+                sql += " AND subject = ?";
+                args.push(SqlValue::Text(value.clone()));
+            }
+            NodeFilter::Attribute(name, value) => {
+                sql += " AND id IN (SELECT node FROM node_attributes WHERE name = ? AND value = ?)";
+                args.push(SqlValue::Text(name.clone()));
+                args.push(SqlValue::Text(value.clone()));
+            }
+        }
     }
     if let Some(before) = before {
         sql += " AND id < ?";

@@ -266,15 +266,12 @@ fn store_children(
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
-        // Children recur (the same user or group in many events); their index
-        // rows are rewritten only when their attributes changed, since those
-        // rows land on random pages of the index and dominate the write cost.
+        // Children recur (the same user or group in many events). One is
+        // rewritten, with its index rows, only when its attributes changed:
+        // those writes land on random pages and dominated the write cost.
+        // So `updated_at` is when the attributes last changed.
         let id = match known {
-            Some((id, stored)) if stored == attributes => {
-                conn.prepare_cached("UPDATE nodes SET updated_at = ?2 WHERE id = ?1")?
-                    .execute(params![id, ingest.received_at])?;
-                id
-            }
+            Some((id, stored)) if stored == attributes => id,
             Some((id, _)) => {
                 conn.prepare_cached(
                     "UPDATE nodes SET attributes = ?2, updated_at = ?3 WHERE id = ?1",

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::convert::{convert, index_text};
-use super::{Entity, Template};
+use super::{Entity, IndexedIn, Template};
 use crate::graph::{Child, Event, SkippedChild};
 
 /// What a template found in one payload.
@@ -198,7 +198,7 @@ fn skip(index: usize, entity: &Entity, position: usize, reason: String) -> Skipp
 fn read_attributes(entity: &Entity, node: &Value) -> Result<Attributes, String> {
     let mut values = Map::new();
     let mut indexed = Vec::new();
-    for attribute in &entity.attributes {
+    for (at, attribute) in entity.attributes.iter().enumerate() {
         let found = attribute.path.select(node)?;
         let value = if attribute.list {
             let items = spread(found)
@@ -222,7 +222,7 @@ fn read_attributes(entity: &Entity, node: &Value) -> Result<Attributes, String> 
                 }
             }
         };
-        if attribute.indexed {
+        if attribute.indexed && entity.indexed_in(at) == IndexedIn::Attributes {
             let items = match &value {
                 Value::Array(items) => items.iter().collect(),
                 single => vec![single],

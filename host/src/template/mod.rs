@@ -68,6 +68,33 @@ pub struct Entity {
     subject: Option<usize>,
 }
 
+/// Where the stored value of an indexed attribute is looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexedIn {
+    /// The node's own unique-ID column.
+    UniqueId,
+    /// The event's subject column.
+    Subject,
+    /// A row per value in the attribute index.
+    Attributes,
+}
+
+impl Entity {
+    /// Where attribute number `at` is indexed. The unique ID and the subject
+    /// are columns of the node, indexed already, so they get no rows of
+    /// their own in the attribute index: each such row costs a write to a
+    /// random page of that index.
+    pub fn indexed_in(&self, at: usize) -> IndexedIn {
+        if at == self.unique {
+            IndexedIn::UniqueId
+        } else if Some(at) == self.subject {
+            IndexedIn::Subject
+        } else {
+            IndexedIn::Attributes
+        }
+    }
+}
+
 /// A compiled attribute.
 #[derive(Debug, Clone)]
 pub struct Attribute {
