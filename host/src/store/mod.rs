@@ -82,7 +82,10 @@ pub enum Durability {
 }
 
 enum Job {
-    Ingest(Box<Ingest>, oneshot::Sender<Result<Summary, StoreError>>),
+    Ingest(
+        Box<write::Prepared>,
+        oneshot::Sender<Result<Summary, StoreError>>,
+    ),
     Sweep(write::Sweep, oneshot::Sender<Result<usize, StoreError>>),
     Erase(String, oneshot::Sender<Result<usize, StoreError>>),
     Log(Box<LogEntry>, oneshot::Sender<Result<(), StoreError>>),
@@ -130,6 +133,14 @@ pub fn open_connection(path: &Path, durability: Durability) -> Result<Connection
         Durability::Relaxed => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
+    // Each request is written inside its own savepoint, and SQLite keeps the
+    // pages a savepoint may have to restore in a statement journal: a temp
+    // file by default, whose writes were nine in ten of the writer's system
+    // calls. Temporary data stays in memory instead.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // The writer alone runs more distinct statements than rusqlite's default
+    // cache of 16 holds; past it, statements were compiled again per use.
+    conn.set_prepared_statement_cache_capacity(64);
     schema::migrate(&mut conn)?;
     Ok(conn)
 }
@@ -168,7 +179,7 @@ impl Store {
     pub async fn ingest(&self, ingest: Ingest) -> Result<Summary, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job::Ingest(Box::new(ingest), reply))
+            .send(Job::Ingest(Box::new(ingest.prepare()?), reply))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?

@@ -26,6 +26,80 @@ pub struct Ingest {
     pub mapper: Option<Value>,
 }
 
+/// An [`Ingest`] as the writer thread takes it: attributes already encoded
+/// as JSON, so that encoding them and freeing the parsed values happen on
+/// the requester's thread rather than on the one thread every commit waits for.
+#[derive(Debug)]
+pub(super) struct Prepared {
+    datasource: String,
+    received_at: i64,
+    token_id: Option<String>,
+    max_types_per_subject: usize,
+    events: Vec<(usize, Node)>,
+    summary: Summary,
+    mapper: Option<Value>,
+}
+
+/// An event (with its type and subject) or a child, ready to write.
+#[derive(Debug)]
+struct Node {
+    entity: String,
+    unique_id: String,
+    /// The event type and subject; `None` for a child.
+    event: Option<(String, String)>,
+    attributes: String,
+    indexed: Vec<(String, String)>,
+    children: Vec<Node>,
+}
+
+impl Ingest {
+    /// Encodes the attributes; the parsed values are freed here.
+    pub(super) fn prepare(self) -> Result<Prepared, StoreError> {
+        let events = self
+            .events
+            .into_iter()
+            .map(|(index, event)| {
+                Ok((
+                    index,
+                    Node {
+                        attributes: serde_json::to_string(&event.attributes)?,
+                        entity: event.entity,
+                        unique_id: event.unique_id,
+                        event: Some((event.event_type, event.subject)),
+                        indexed: event.indexed,
+                        children: children(event.children)?,
+                    },
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Prepared {
+            datasource: self.datasource,
+            received_at: self.received_at,
+            token_id: self.token_id,
+            max_types_per_subject: self.max_types_per_subject,
+            events,
+            summary: self.summary,
+            mapper: self.mapper,
+        })
+    }
+}
+
+fn children(children: Vec<Child>) -> Result<Vec<Node>, StoreError> {
+    children
+        .into_iter()
+        .map(|child| {
+            Ok(Node {
+                attributes: serde_json::to_string(&child.attributes)?,
+                entity: child.entity,
+                unique_id: child.unique_id,
+                event: None,
+                indexed: child.indexed,
+                children: self::children(child.children)?,
+            })
+        })
+        .collect()
+}
+
 /// A log entry for a request that stored nothing.
 #[derive(Debug)]
 pub struct LogEntry {
@@ -138,7 +212,7 @@ fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Done, StoreError> {
     }
 }
 
-fn ingest_one(conn: &Connection, ingest: &Ingest) -> Result<Summary, StoreError> {
+fn ingest_one(conn: &Connection, ingest: &Prepared) -> Result<Summary, StoreError> {
     let mut summary = ingest.summary.clone();
     for (index, event) in &ingest.events {
         match store_event(conn, ingest, event)? {
@@ -172,7 +246,10 @@ enum Stored {
     Refused(String),
 }
 
-fn store_event(conn: &Connection, ingest: &Ingest, event: &Event) -> Result<Stored, StoreError> {
+fn store_event(conn: &Connection, ingest: &Prepared, event: &Node) -> Result<Stored, StoreError> {
+    let Some((event_type, subject)) = &event.event else {
+        unreachable!("prepared events carry a type and a subject")
+    };
     let exists: bool = conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3)",
@@ -184,7 +261,8 @@ fn store_event(conn: &Connection, ingest: &Ingest, event: &Event) -> Result<Stor
     if let Some(reason) = type_cap_refusal(
         conn,
         &ingest.datasource,
-        event,
+        subject,
+        event_type,
         ingest.max_types_per_subject,
     )? {
         return Ok(Stored::Refused(reason));
@@ -200,9 +278,9 @@ fn store_event(conn: &Connection, ingest: &Ingest, event: &Event) -> Result<Stor
                 ingest.datasource,
                 event.entity,
                 event.unique_id,
-                event.event_type,
-                event.subject,
-                serde_json::to_string(&event.attributes)?,
+                event_type,
+                subject,
+                event.attributes,
                 ingest.received_at,
             ],
             |r| r.get(0),
@@ -211,17 +289,19 @@ fn store_event(conn: &Connection, ingest: &Ingest, event: &Event) -> Result<Stor
     conn.prepare_cached(
         "INSERT OR IGNORE INTO subject_types (datasource, subject, event_type) VALUES (?1, ?2, ?3)",
     )?
-    .execute(params![ingest.datasource, event.subject, event.event_type])?;
+    .execute(params![ingest.datasource, subject, event_type])?;
     store_children(conn, ingest, id, &event.children)?;
     Ok(Stored::New)
 }
 
-/// The reason to refuse `event` when its subject already holds, in this
-/// datasource, the most distinct types allowed and this type is not one of them.
+/// The reason to refuse an event of `event_type` when `subject` already
+/// holds, in this datasource, the most distinct types allowed and this type
+/// is not one of them.
 fn type_cap_refusal(
     conn: &Connection,
     datasource: &str,
-    event: &Event,
+    subject: &str,
+    event_type: &str,
     cap: usize,
 ) -> Result<Option<String>, StoreError> {
     let known: bool = conn
@@ -229,9 +309,7 @@ fn type_cap_refusal(
             "SELECT EXISTS (SELECT 1 FROM subject_types
              WHERE datasource = ?1 AND subject = ?2 AND event_type = ?3)",
         )?
-        .query_row(params![datasource, event.subject, event.event_type], |r| {
-            r.get(0)
-        })?;
+        .query_row(params![datasource, subject, event_type], |r| r.get(0))?;
     if known {
         return Ok(None);
     }
@@ -239,11 +317,10 @@ fn type_cap_refusal(
         .prepare_cached(
             "SELECT COUNT(*) FROM subject_types WHERE datasource = ?1 AND subject = ?2",
         )?
-        .query_row(params![datasource, event.subject], |r| r.get(0))?;
+        .query_row(params![datasource, subject], |r| r.get(0))?;
     Ok((held as usize >= cap).then(|| {
         format!(
-            "subject already holds the most event types allowed ({cap}); type `{}` refused",
-            event.event_type
+            "subject already holds the most event types allowed ({cap}); type `{event_type}` refused"
         )
     }))
 }
@@ -252,12 +329,12 @@ fn type_cap_refusal(
 /// recurses into its own children.
 fn store_children(
     conn: &Connection,
-    ingest: &Ingest,
+    ingest: &Prepared,
     parent: i64,
-    children: &[Child],
+    children: &[Node],
 ) -> Result<(), StoreError> {
     for (position, child) in children.iter().enumerate() {
-        let attributes = serde_json::to_string(&child.attributes)?;
+        let attributes = &child.attributes;
         let known: Option<(i64, String)> = conn
             .prepare_cached(
                 "SELECT id, attributes FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3",
@@ -271,7 +348,7 @@ fn store_children(
         // those writes land on random pages and dominated the write cost.
         // So `updated_at` is when the attributes last changed.
         let id = match known {
-            Some((id, stored)) if stored == attributes => id,
+            Some((id, stored)) if stored == *attributes => id,
             Some((id, _)) => {
                 conn.prepare_cached(
                     "UPDATE nodes SET attributes = ?2, updated_at = ?3 WHERE id = ?1",
