@@ -53,6 +53,11 @@ fn mapper_cost(c: &mut Criterion) {
         )
         .expect("loads");
     let context = Context::default();
+    // The server runs calls on its async workers; so does this, on one thread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
 
     let mut group = c.benchmark_group("request");
     for (label, size) in [("200B", 200), ("2KB", 2048), ("64KB", 65536)] {
@@ -73,7 +78,7 @@ fn mapper_cost(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("okta_verify", label), &body, |b, body| {
             b.iter(|| {
                 let request = request(body.clone());
-                let (outcome, _) = okta.call(&context, &request);
+                let (outcome, _) = runtime.block_on(okta.call(&context, &request));
                 assert!(matches!(outcome, Ok(Outcome::Forward(None))));
                 let payload: Value = serde_json::from_slice(&request.body).expect("JSON");
                 template.extract(&payload)
@@ -84,7 +89,7 @@ fn mapper_cost(c: &mut Criterion) {
             &body,
             |b, body| {
                 let request = request(body.clone());
-                b.iter(|| okta.call(&context, &request))
+                b.iter(|| runtime.block_on(okta.call(&context, &request)))
             },
         );
     }

@@ -534,7 +534,11 @@ fn try_mapper(
             .collect(),
         body,
     };
-    let (outcome, receipt) = loaded.call(&context, &request);
+    let (outcome, receipt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?
+        .block_on(loaded.call(&context, &request));
     let answered = |status: u16, answer: Value| {
         MapperStep::Answered(
             json!({ "status": status, "answer": answer, "stored": [], "mapper": receipt }),

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::util::{
-    LOGINS, Reply, Server, Source, assert_summary, encode, events, ids, login, okta_sample,
+    LOGINS, Reply, Server, Source, assert_summary, client, encode, events, ids, login, okta_sample,
     push_path, read_json, repo_path, run_in, write_config,
 };
 
@@ -933,6 +933,49 @@ fn loop_forever_is_stopped_by_fuel_or_by_its_time_limit() {
         (200_000..5_000_000).contains(&took),
         "stopped after {took} µs: {entry:#}"
     );
+}
+
+#[test]
+fn mappers_spinning_to_their_time_limit_do_not_hold_up_other_requests() {
+    let server = Server::builder()
+        .source(
+            hostile("spin", "loop-forever")
+                .limit("mapper_fuel", 1_000_000_000_000_000)
+                .limit("mapper_timeout_ms", 3000),
+        )
+        .source(Source::template("plain", LOGINS))
+        .start();
+    let (spin, plain) = (server.token("spin"), server.token("plain"));
+
+    // More spinning calls than the server has worker threads.
+    let spinners: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, token) = (server.url(&push_path("spin")), spin.clone());
+            std::thread::spawn(move || {
+                let reply = client()
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/json")
+                    .body("{}")
+                    .send()
+                    .expect("the push is answered");
+                reply.status().as_u16()
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let reply = server.push_json("plain", &plain, &events(vec![login("login", "p-1", "ann")]));
+    let took = started.elapsed();
+
+    assert_eq!(reply.status, 202, "{reply:?}");
+    assert!(
+        took < Duration::from_millis(1500),
+        "a plain push took {took:?}"
+    );
+    for spinner in spinners {
+        assert_eq!(spinner.join().expect("a spinner thread"), 502);
+    }
 }
 
 #[test]

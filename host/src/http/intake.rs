@@ -67,9 +67,6 @@ pub enum IntakeError {
     /// The mapper rewrote the body into something that is not JSON.
     #[error("the datasource's mapper forwarded a body that is not valid JSON: {0}")]
     MapperBadJson(String),
-    /// The mapper could not be run at all.
-    #[error("failed to run the datasource's mapper")]
-    MapperTask(#[source] tokio::task::JoinError),
 }
 
 impl IntakeError {
@@ -86,7 +83,6 @@ impl IntakeError {
             Self::Read(_) => Problem::new(StatusCode::BAD_REQUEST, self.to_string()),
             Self::SlowBody(_) => Problem::new(StatusCode::REQUEST_TIMEOUT, self.to_string()),
             Self::Store(ref e) => Problem::internal(e),
-            Self::MapperTask(ref e) => Problem::internal(e),
             Self::MapperFault(_) | Self::MapperBadJson(_) => {
                 Problem::new(StatusCode::BAD_GATEWAY, self.to_string())
             }
@@ -269,7 +265,7 @@ async fn handle(
             // The datasource's token is ours to check, never the mapper's to see.
             let hidden = (datasource.auth == AuthMode::Token).then_some(&datasource.token_header);
             let request = mapper_request(&method, &uri, &headers, hidden, bytes);
-            let (outcome, request, done) = run_mapper(app, setup, request).await?;
+            let (outcome, request, done) = run_mapper(app, setup, request).await;
             *receipt = Some(done);
             let verified = token_id.is_some() || datasource.auth == AuthMode::Mapper;
             match outcome.map_err(IntakeError::MapperFault)? {
@@ -343,27 +339,16 @@ type MapperRun = (
     mapper::Receipt,
 );
 
-/// Runs the mapper off the async runtime; hands the request back so that an
-/// unchanged forward reuses its body.
-async fn run_mapper(
-    app: &App,
-    setup: &MapperSetup,
-    request: mapper::Request,
-) -> Result<MapperRun, IntakeError> {
-    let setup = setup.clone();
-    // Held by the call itself, so that a sender hanging up does not free the
-    // slot of a call still running.
-    let slot = app.mapper_slots.clone().acquire_owned().await;
-    tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        let (outcome, receipt) = setup.mapper.call(&setup.context, &request);
-        if let Err(fault) = &outcome {
-            tracing::warn!(fault = fault.kind(), "mapper failed: {fault}");
-        }
-        (outcome, request, receipt)
-    })
-    .await
-    .map_err(IntakeError::MapperTask)
+/// Runs the mapper; hands the request back so that an unchanged forward
+/// reuses its body.
+async fn run_mapper(app: &App, setup: &MapperSetup, request: mapper::Request) -> MapperRun {
+    // The semaphore is never closed; a slot is held until the call ends.
+    let _slot = app.mapper_slots.acquire().await;
+    let (outcome, receipt) = setup.mapper.call(&setup.context, &request).await;
+    if let Err(fault) = &outcome {
+        tracing::warn!(fault = fault.kind(), "mapper failed: {fault}");
+    }
+    (outcome, request, receipt)
 }
 
 /// The mapper's answer as an HTTP response; the length is set from the body.

@@ -36,10 +36,10 @@ pub struct App {
     pub(crate) mapper_slots: Arc<tokio::sync::Semaphore>,
 }
 
-/// How many mapper calls run at once: a call is pure computation, so more
-/// than the cores only adds thread switches, and the memory of the calls in
-/// flight stays within this many times the per-call cap. Twice the cores, so
-/// that a mapper spending its whole time limit does not stall the others.
+/// How many mapper calls run at once, across datasources: the memory of the
+/// calls in flight stays within this many times the per-call cap. Twice the
+/// cores, so that mappers spending their whole time limit do not stall the
+/// others; calls past it wait their turn.
 fn mapper_slots() -> usize {
     2 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }

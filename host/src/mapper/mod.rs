@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -30,6 +32,9 @@ mod bindings {
         path: "../wit",
         world: "mapper",
         additional_derives: [PartialEq, Eq],
+        // The call runs on the async runtime's threads, yielding at each
+        // epoch tick, rather than costing two thread switches per request.
+        exports: { default: async },
     });
 }
 
@@ -215,7 +220,7 @@ impl Engine {
         let engine = wasmtime::Engine::new(&config).map_err(LoadError::Engine)?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(LoadError::Engine)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(LoadError::Engine)?;
         bindings::Mapper::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
             &mut linker,
             |state| state,
@@ -294,9 +299,14 @@ impl Mapper {
         &self.name
     }
 
-    /// Runs the mapper on `request` in a fresh instance. Blocking: call it
-    /// off the async runtime.
-    pub fn call(&self, context: &Context, request: &Request) -> (Result<Outcome, Fault>, Receipt) {
+    /// Runs the mapper on `request` in a fresh instance. The call gives its
+    /// thread back at every epoch tick (5 ms), so a slow mapper holds an
+    /// async worker no longer than that at a time.
+    pub async fn call(
+        &self,
+        context: &Context,
+        request: &Request,
+    ) -> (Result<Outcome, Fault>, Receipt) {
         let started = Instant::now();
         let limits = context.limits;
         // What the mapper prints is held up to its output limit (printing more
@@ -322,16 +332,23 @@ impl Mapper {
         );
         store.limiter(|state| &mut state.limiter);
         let _ = store.set_fuel(limits.fuel);
-        // The deadline counts ticks from wherever the current tick stands:
-        // one tick more than the timeout holds never cuts a call short.
-        let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
-        store.set_epoch_deadline(ticks as u64);
-        store.epoch_deadline_trap();
+        // At each tick the call stops if its time is up, and otherwise lets
+        // other tasks run; checking the clock, not counting ticks, means a
+        // limit is never cut short.
+        let deadline = started + limits.timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
 
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|mapper| mapper.call_map(&mut store, request));
+        let result = match self.pre.instantiate_async(&mut store).await {
+            Ok(mapper) => mapper.call_map(&mut store, request).await,
+            Err(error) => Err(error),
+        };
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let outcome = match result {
             Ok(outcome) => check_outcome(outcome, limits.output_bytes),
