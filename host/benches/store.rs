@@ -94,7 +94,13 @@ fn store(c: &mut Criterion) {
         b.iter_custom(|iterations| {
             let mut spent = std::time::Duration::ZERO;
             for _ in 0..iterations {
-                let work = events(raw::BATCH);
+                let work = raw::rows(
+                    &template,
+                    &event_json,
+                    "bench",
+                    next.replace(next.get() + raw::BATCH),
+                    raw::BATCH,
+                );
                 let started = Instant::now();
                 raw::insert(&mut conn, "okta", &work, 1_700_000_000_000_000);
                 spent += started.elapsed();

@@ -1,6 +1,7 @@
 //! The storage ceiling: the rows eventpush writes for each event (the event
 //! node, its index rows, its subject-type row, its children (with index
-//! rows when new) and the edges), inserted with plain rusqlite on one
+//! rows when new) and the edges; attributes encoded beforehand, as the store
+//! encodes them before its writer takes them), inserted with plain rusqlite on one
 //! thread, 1,000 events per transaction, into a database with eventpush's
 //! own schema and settings. No duplicate check, no type cap, no log entry.
 
@@ -14,6 +15,54 @@ use serde_json::Value;
 
 /// Events per transaction.
 pub const BATCH: usize = 1_000;
+
+/// A node to insert, its attributes encoded as the store encodes them
+/// before its writer takes them.
+pub struct Row {
+    node: Child,
+    attributes: String,
+    /// The event type and subject; `None` for a child.
+    event: Option<(String, String)>,
+    children: Vec<Row>,
+}
+
+impl Row {
+    fn child(child: Child) -> Self {
+        Self {
+            attributes: serde_json::to_string(&child.attributes).expect("attributes encode"),
+            children: child.children.iter().cloned().map(Row::child).collect(),
+            event: None,
+            node: child,
+        }
+    }
+
+    fn event(event: Event) -> Self {
+        Self {
+            event: Some((event.event_type.clone(), event.subject.clone())),
+            ..Self::child(Child {
+                entity: event.entity,
+                unique_id: event.unique_id,
+                attributes: event.attributes,
+                indexed: event.indexed,
+                children: event.children,
+            })
+        }
+    }
+}
+
+/// The same events as [`events`], ready to insert.
+pub fn rows(
+    template: &Template,
+    event_json: &str,
+    run_id: &str,
+    from: usize,
+    count: usize,
+) -> Vec<Row> {
+    events(template, event_json, run_id, from, count)
+        .into_iter()
+        .map(Row::event)
+        .collect()
+}
 
 /// Builds event `n` of a run as the server would: the payload the wrk
 /// script sends, parsed and extracted with the template.
@@ -54,7 +103,7 @@ pub fn open(path: &Path) -> Connection {
 }
 
 /// Inserts `events` in transactions of [`BATCH`].
-pub fn insert(conn: &mut Connection, datasource: &str, events: &[Event], received_at: i64) {
+pub fn insert(conn: &mut Connection, datasource: &str, events: &[Row], received_at: i64) {
     for chunk in events.chunks(BATCH) {
         let tx = conn.transaction().expect("a transaction begins");
         for event in chunk {
@@ -64,12 +113,8 @@ pub fn insert(conn: &mut Connection, datasource: &str, events: &[Event], receive
     }
 }
 
-fn insert_event(
-    conn: &Connection,
-    datasource: &str,
-    event: &Event,
-    at: i64,
-) -> rusqlite::Result<()> {
+fn insert_event(conn: &Connection, datasource: &str, row: &Row, at: i64) -> rusqlite::Result<()> {
+    let (event_type, subject) = row.event.as_ref().expect("an event row");
     let id: i64 = conn
         .prepare_cached(
             "INSERT INTO nodes (datasource, entity, unique_id, event_type, subject, attributes, received_at, updated_at)
@@ -78,28 +123,28 @@ fn insert_event(
         .query_row(
             params![
                 datasource,
-                event.entity,
-                event.unique_id,
-                event.event_type,
-                event.subject,
-                serde_json::to_string(&event.attributes).expect("attributes encode"),
+                row.node.entity,
+                row.node.unique_id,
+                event_type,
+                subject,
+                row.attributes,
                 at
             ],
             |r| r.get(0),
         )?;
-    index(conn, id, &event.indexed)?;
+    index(conn, id, &row.node.indexed)?;
     conn.prepare_cached(
         "INSERT OR IGNORE INTO subject_types (datasource, subject, event_type) VALUES (?1, ?2, ?3)",
     )?
-    .execute(params![datasource, event.subject, event.event_type])?;
-    children(conn, datasource, id, &event.children, at)
+    .execute(params![datasource, subject, event_type])?;
+    children(conn, datasource, id, &row.children, at)
 }
 
 fn children(
     conn: &Connection,
     datasource: &str,
     parent: i64,
-    children: &[Child],
+    children: &[Row],
     at: i64,
 ) -> rusqlite::Result<()> {
     for (position, child) in children.iter().enumerate() {
@@ -110,24 +155,19 @@ fn children(
                 "INSERT OR IGNORE INTO nodes (datasource, entity, unique_id, attributes, received_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             )?
-            .execute(params![
-                datasource,
-                child.entity,
-                child.unique_id,
-                serde_json::to_string(&child.attributes).expect("attributes encode"),
-                at
-            ])?;
+            .execute(params![datasource, child.node.entity, child.node.unique_id, child.attributes, at])?;
         let id: i64 = if inserted == 1 {
             let id = conn.last_insert_rowid();
-            index(conn, id, &child.indexed)?;
+            index(conn, id, &child.node.indexed)?;
             id
         } else {
             conn.prepare_cached(
                 "SELECT id FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3",
             )?
-            .query_row(params![datasource, child.entity, child.unique_id], |r| {
-                r.get(0)
-            })?
+            .query_row(
+                params![datasource, child.node.entity, child.node.unique_id],
+                |r| r.get(0),
+            )?
         };
         conn.prepare_cached(
             "INSERT OR IGNORE INTO edges (parent, child, position) VALUES (?1, ?2, ?3)",
