@@ -112,7 +112,9 @@ mod tests {
             json!("text"),
             json!(null),
         ];
-        let paths = ["$.a", "$.a.b", "$.a.b.c", "$.a.x", "$.n", "$.n.b", "$.s.b", "$.list.b", "$._x9"];
+        let paths = [
+            "$.a", "$.a.b", "$.a.b.c", "$.a.x", "$.n", "$.n.b", "$.s.b", "$.list.b", "$._x9",
+        ];
         for text in paths {
             let path = CompiledPath::compile(text).unwrap();
             assert!(path.members.is_some(), "{text} takes the direct way");
@@ -126,7 +128,9 @@ mod tests {
                 assert_eq!(direct, by_crate, "{text} on {value}");
             }
         }
-        for text in ["$", "$.a[0]", "$['a']", "$.a.*", "$..a", "$.9a", "$.a-b", "$.a."] {
+        for text in [
+            "$", "$.a[0]", "$['a']", "$.a.*", "$..a", "$.9a", "$.a-b", "$.a.",
+        ] {
             assert!(member_chain(text).is_none(), "{text} is left to the crate");
         }
     }
