@@ -11,6 +11,7 @@ pub mod config;
 pub mod graph;
 pub mod http;
 pub mod mapper;
+pub mod metrics;
 pub mod retention;
 pub mod store;
 pub mod template;

@@ -61,7 +61,11 @@ pub async fn run(app: Arc<App>) {
     loop {
         ticks.tick().await;
         let now = clock.now_millis() as i64 * 1000;
-        match sweep_once(&app.store, &app.config(), now).await {
+        let swept = sweep_once(&app.store, &app.config(), now).await;
+        if let Ok(removed) = &swept {
+            crate::metrics::global().removed(removed.events, removed.log_entries);
+        }
+        match swept {
             Ok(Removed {
                 events: 0,
                 log_entries: 0,

@@ -9,6 +9,7 @@ mod limits;
 mod load;
 mod logs;
 mod mappers;
+mod metrics;
 mod query;
 mod reload;
 mod retention;

@@ -102,7 +102,7 @@ fn fixture(name: &str) -> Value {
 }
 
 /// The component built from `tests/mappers/<name>`.
-fn test_mapper(name: &str) -> &'static str {
+pub fn test_mapper(name: &str) -> &'static str {
     TEST_MAPPERS
         .iter()
         .find(|(built, _)| *built == name)

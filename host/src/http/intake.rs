@@ -124,7 +124,9 @@ pub async fn push(
     body: Body,
 ) -> Response {
     let received_at = now_micros();
+    let metrics = crate::metrics::global();
     let Some(datasource) = app.datasource(&datasource_id) else {
+        metrics.request(crate::metrics::UNKNOWN_DATASOURCE, 404);
         return Problem::new(
             StatusCode::NOT_FOUND,
             format!("no datasource `{datasource_id}`"),
@@ -132,6 +134,7 @@ pub async fn push(
         .into_response();
     };
     if datasource.mapper.is_none() && method != Method::POST {
+        metrics.request(&datasource.id, 405);
         return Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "this datasource takes POST only",
@@ -154,6 +157,9 @@ pub async fn push(
             received_at,
         };
         let result = handle(&app, &datasource, request, &mut receipt).await;
+        if let Some(receipt) = &receipt {
+            metrics.mapper_call(&datasource.id, receipt);
+        }
         // Serialized only for the answers that write a log entry here; a
         // stored request's entry already holds it.
         let receipt = || {
@@ -161,8 +167,9 @@ pub async fn push(
                 .as_ref()
                 .map(|r| serde_json::to_value(r).unwrap_or_default())
         };
-        match result {
+        let response = match result {
             Ok(Handled::Stored(summary)) => {
+                metrics.events(&datasource.id, &summary);
                 tracing::info!(
                     status = summary.status(),
                     accepted = summary.accepted,
@@ -206,7 +213,9 @@ pub async fn push(
                 tracing::info!(status = problem.status().as_u16(), "push answered");
                 problem.into_response()
             }
-        }
+        };
+        metrics.request(&datasource.id, response.status().as_u16());
+        response
     }
     .instrument(span)
     .await

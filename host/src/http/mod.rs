@@ -115,6 +115,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(query::entity_nodes),
         )
         .route("/api/v1/reload", post(reload))
+        .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -146,6 +147,7 @@ async fn reload(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> 
 }
 
 async fn overloaded(_: tower::BoxError) -> Response {
+    crate::metrics::global().shed();
     let mut response = Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "the server is at its limit of requests in flight; retry shortly",
@@ -156,6 +158,18 @@ async fn overloaded(_: tower::BoxError) -> Response {
         axum::http::HeaderValue::from_static("1"),
     );
     response
+}
+
+/// Every metric, in the OpenMetrics text format Prometheus scrapes.
+async fn metrics() -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        crate::metrics::global().encode(),
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {

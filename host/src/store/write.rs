@@ -140,6 +140,7 @@ pub(super) fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, max_grou
 /// Applies every job in one transaction, each inside its own savepoint so
 /// that one failing job does not undo the others, then commits once.
 fn commit_group(conn: &mut Connection, jobs: Vec<Job>) {
+    let started = std::time::Instant::now();
     let mut results = Vec::with_capacity(jobs.len());
     let committed = conn
         .transaction()
@@ -150,6 +151,7 @@ fn commit_group(conn: &mut Connection, jobs: Vec<Job>) {
             }
             tx.commit().map_err(StoreError::from)
         });
+    crate::metrics::global().commit(started.elapsed());
     if let Err(e) = &committed {
         tracing::error!(error = %e, "failed to commit to the database");
     }
