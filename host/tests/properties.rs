@@ -1,0 +1,191 @@
+//! Property tests: the template parser, extraction and the intake handler
+//! take any input without panicking, and every input gets an answer.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use eventpush::auth::{self, EnvAdmin};
+use eventpush::config::Config;
+use eventpush::http::{App, router};
+use eventpush::mapper::Engine;
+use eventpush::store::{Durability, Store, tokens};
+use eventpush::template::{Extracted, Template};
+use proptest::prelude::*;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// Any JSON value, nested a few levels, with keys the Okta template reads
+/// mixed among arbitrary ones so that paths find something.
+fn json() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("data".to_owned()),
+        Just("events".to_owned()),
+        Just("eventType".to_owned()),
+        Just("uuid".to_owned()),
+        Just("actor".to_owned()),
+        Just("alternateId".to_owned()),
+        Just("target".to_owned()),
+        Just("type".to_owned()),
+        Just("id".to_owned()),
+        Just("published".to_owned()),
+        "[a-zA-Z_]{1,8}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        prop_oneof![
+            Just("user.session.start".to_owned()),
+            Just("2024-03-26T21:05:32.159Z".to_owned()),
+            Just("User".to_owned()),
+            ".{0,12}",
+        ]
+        .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(5, 64, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+fn okta_template() -> &'static Template {
+    static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../templates/okta-event-hooks.yaml");
+        Template::load(&path).expect("the shipped template loads")
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any text is parsed or refused with problems that name a place in it.
+    #[test]
+    fn template_parser_answers_any_text(text in prop_oneof![
+        ".{0,200}",
+        // Near-templates: the keys of a real one in random arrangements.
+        prop::collection::vec(prop_oneof![
+            Just("pushEventsPath: $.events[*]\n"),
+            Just("entities:\n"),
+            Just("  Login:\n"),
+            Just("    externalId: login\n"),
+            Just("    pushExternalId: $.type\n"),
+            Just("    parent: Login\n"),
+            Just("    attributes:\n"),
+            Just("      - { name: id, externalId: $.id, type: String, uniqueId: true }\n"),
+            Just("      - { name: subject, externalId: $.user, type: DateTime, list: true }\n"),
+            Just("      - name: x\n        externalId: $[?(@.a =~ '(')]\n"),
+            Just("  - ]\n"),
+            Just("\t"),
+        ], 0..12).prop_map(|lines| lines.concat()),
+    ]) {
+        if let Err(problems) = Template::parse(&text) {
+            prop_assert!(!problems.is_empty());
+            // YAML breaks lines at `\n`, `\r\n` and a lone `\r`; a problem at
+            // the end of the input is on the line after the last break.
+            let breaks = text
+                .replace("\r\n", "\n")
+                .chars()
+                .filter(|c| matches!(c, '\n' | '\r'))
+                .count() as u64;
+            for problem in problems {
+                prop_assert!(problem.line >= 1 && problem.line <= breaks + 1, "{problem:?} in {text:?}");
+            }
+        }
+    }
+
+    /// Extraction gives every selected event an outcome, whatever the payload.
+    #[test]
+    fn extraction_answers_any_json(payload in json()) {
+        let template = okta_template();
+        let extraction = template.extract(&payload);
+        for event in &extraction.events {
+            if let Extracted::Matched(event) = event {
+                prop_assert!(!event.unique_id.is_empty());
+                prop_assert!(!event.subject.is_empty());
+            }
+        }
+    }
+}
+
+/// The real router on a real database file, with one datasource and a
+/// token; made once and shared by every case.
+fn app() -> &'static (tempfile::TempDir, axum::Router, String) {
+    static APP: std::sync::OnceLock<(tempfile::TempDir, axum::Router, String)> =
+        std::sync::OnceLock::new();
+    APP.get_or_init(make_app)
+}
+
+fn make_app() -> (tempfile::TempDir, axum::Router, String) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let template =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/okta-event-hooks.yaml");
+    let config_path = dir.path().join("eventpush.yaml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "database: eventpush.db\ndatasources:\n  okta:\n    template: {}\n",
+            template.display()
+        ),
+    )
+    .expect("the config is writable");
+    let engine = Engine::new(None).expect("the engine starts");
+    let config = Config::load(&config_path, Some(&engine)).expect("the config loads");
+    let store = Store::open(&config.database, Durability::Relaxed).expect("the store opens");
+    let token = auth::generate();
+    let conn = eventpush::store::open_connection(&config.database, Durability::Relaxed)
+        .expect("the database opens");
+    tokens::insert(&conn, &token.id, &token.hash, Some("okta"), false, None, 0)
+        .expect("the token is stored");
+    let app = Arc::new(App::new(config, store, EnvAdmin::from_env(), Some(engine)));
+    (dir, router(app), token.token.expose().to_owned())
+}
+
+/// Every status the push endpoint may answer without a mapper.
+const PUSH_STATUSES: &[u16] = &[202, 400, 401, 404, 405, 408, 413, 415, 422, 503];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Any body, content type and token gets one of the documented answers,
+    /// never a 5xx other than shedding.
+    #[test]
+    fn intake_answers_any_push(
+        body in prop_oneof![
+            json().prop_map(|v| v.to_string().into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..256),
+        ],
+        content_type in prop_oneof![
+            Just("application/json"),
+            Just("application/json; charset=utf-8"),
+            Just("text/plain"),
+            Just(""),
+        ],
+        authorized in any::<bool>(),
+        method in prop_oneof![Just("POST"), Just("PUT"), Just("GET")],
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (_dir, router, token) = app();
+        let router = router.clone();
+        let mut request = Request::builder()
+            .method(method)
+            .uri("/events/custom/v1/okta");
+        if !content_type.is_empty() {
+            request = request.header("content-type", content_type);
+        }
+        if authorized {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(Body::from(body)).unwrap();
+        let response = runtime.block_on(router.oneshot(request)).unwrap();
+        let status = response.status();
+        prop_assert!(PUSH_STATUSES.contains(&status.as_u16()), "answered {status}");
+        prop_assert!(status != StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
