@@ -116,7 +116,7 @@ pub async fn check(store: &Store, presented: &str) -> Result<Grant, AuthError> {
     };
     let presented_hash = hash(presented);
     // A lookup by primary key: cheaper here than on a blocking thread.
-    let row = store.read_now(|conn| tokens::live(conn, &id))?;
+    let row = store.read_now(move |conn| tokens::live(conn, &id)).await?;
     match row {
         Some(row) if bool::from(row.hash.as_slice().ct_eq(&presented_hash)) => Ok(Grant {
             token_id: row.id,

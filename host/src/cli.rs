@@ -255,7 +255,11 @@ async fn run_server(
     });
     let deadline = async {
         match on_signal.await {
-            Ok(()) => tokio::time::sleep(bound).await,
+            // A second signal cuts the wait short.
+            Ok(()) => tokio::select! {
+                () = tokio::time::sleep(bound) => {},
+                () = shutdown_signal() => {},
+            },
             // The server ended without a signal; its own result tells why.
             Err(_) => std::future::pending().await,
         }

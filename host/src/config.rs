@@ -36,7 +36,7 @@ const DEFAULT_DATABASE: &str = "data/eventpush.db";
 const DEFAULT_MAX_IN_FLIGHT: usize = 512;
 const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The YAML shape of the configuration file.
 #[derive(Debug, Deserialize)]
@@ -66,7 +66,7 @@ struct ConfigFile {
     #[serde(default)]
     idle_timeout_ms: Option<u64>,
     /// `shutdown_timeout_ms`: how long requests in flight may take to finish
-    /// after SIGTERM or Ctrl-C; default 30000. Read at start.
+    /// after SIGTERM or Ctrl-C; default 20000. Read at start.
     #[serde(default)]
     shutdown_timeout_ms: Option<u64>,
     /// `datasources`: ID to datasource; the ID is the last URL segment.

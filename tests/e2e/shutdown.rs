@@ -29,7 +29,8 @@ fn sigterm_lets_a_request_in_flight_finish_and_closes_the_database() {
     let body = events(vec![login("login", "in-flight", "ann")]).to_string();
 
     let mut push = start_push(&server, &token, &body, 5);
-    std::thread::sleep(Duration::from_millis(200));
+    // Time for the server to read the head: the request is then in flight.
+    std::thread::sleep(Duration::from_millis(500));
     server.signal("-TERM");
     std::thread::sleep(Duration::from_millis(300));
     push.write_all(&body.as_bytes()[5..])
@@ -74,7 +75,7 @@ fn shutdown_cuts_off_requests_still_in_flight_at_the_bound() {
 
     // The body would be allowed 10 s to arrive; the shutdown bound is shorter.
     let _stuck = start_push(&server, &token, &body, 5);
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(500));
     let signalled = Instant::now();
     server.signal("-TERM");
     let status = server

@@ -64,6 +64,9 @@ pub enum IntakeError {
         /// Its reason.
         reason: String,
     },
+    /// Every mapper slot stayed taken for as long as a call may last.
+    #[error("every mapper is busy; retry shortly")]
+    MapperBusy,
     /// The mapper rewrote the body into something that is not JSON.
     #[error("the datasource's mapper forwarded a body that is not valid JSON: {0}")]
     MapperBadJson(String),
@@ -83,6 +86,7 @@ impl IntakeError {
             Self::Read(_) => Problem::new(StatusCode::BAD_REQUEST, self.to_string()),
             Self::SlowBody(_) => Problem::new(StatusCode::REQUEST_TIMEOUT, self.to_string()),
             Self::Store(ref e) => Problem::internal(e),
+            Self::MapperBusy => Problem::new(StatusCode::SERVICE_UNAVAILABLE, self.to_string()),
             Self::MapperFault(_) | Self::MapperBadJson(_) => {
                 Problem::new(StatusCode::BAD_GATEWAY, self.to_string())
             }
@@ -211,7 +215,13 @@ pub async fn push(
                     }
                 }
                 tracing::info!(status = problem.status().as_u16(), "push answered");
-                problem.into_response()
+                let mut response = problem.into_response();
+                if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                }
+                response
             }
         };
         metrics.request(&datasource.id, response.status().as_u16());
@@ -274,7 +284,7 @@ async fn handle(
             // The datasource's token is ours to check, never the mapper's to see.
             let hidden = (datasource.auth == AuthMode::Token).then_some(&datasource.token_header);
             let request = mapper_request(&method, &uri, &headers, hidden, bytes);
-            let (outcome, request, done) = run_mapper(app, setup, request).await;
+            let (outcome, request, done) = run_mapper(app, setup, request).await?;
             *receipt = Some(done);
             let verified = token_id.is_some() || datasource.auth == AuthMode::Mapper;
             match outcome.map_err(IntakeError::MapperFault)? {
@@ -350,14 +360,23 @@ type MapperRun = (
 
 /// Runs the mapper; hands the request back so that an unchanged forward
 /// reuses its body.
-async fn run_mapper(app: &App, setup: &MapperSetup, request: mapper::Request) -> MapperRun {
-    // The semaphore is never closed; a slot is held until the call ends.
-    let _slot = app.mapper_slots.acquire().await;
+async fn run_mapper(
+    app: &App,
+    setup: &MapperSetup,
+    request: mapper::Request,
+) -> Result<MapperRun, IntakeError> {
+    // A slot is held until the call ends. Waiting for one is bounded like
+    // the call itself, so that slow mappers of one datasource cannot queue
+    // the others' requests without end.
+    let wait = setup.context.limits.timeout;
+    let Ok(Ok(_slot)) = tokio::time::timeout(wait, app.mapper_slots.acquire()).await else {
+        return Err(IntakeError::MapperBusy);
+    };
     let (outcome, receipt) = setup.mapper.call(&setup.context, &request).await;
     if let Err(fault) = &outcome {
         tracing::warn!(fault = fault.kind(), "mapper failed: {fault}");
     }
-    (outcome, request, receipt)
+    Ok((outcome, request, receipt))
 }
 
 /// The mapper's answer as an HTTP response; the length is set from the body.

@@ -345,10 +345,15 @@ impl Mapper {
             })
         });
 
-        let result = match self.pre.instantiate_async(&mut store).await {
-            Ok(mapper) => mapper.call_map(&mut store, request).await,
-            Err(error) => Err(error),
+        let run = async {
+            let mapper = self.pre.instantiate_async(&mut store).await?;
+            mapper.call_map(&mut store, request).await
         };
+        // A call waiting on the host (a WASI clock or stream) runs no code
+        // that checks the epoch; the runtime's timer bounds that wait too.
+        let result = tokio::time::timeout(limits.timeout + EPOCH_TICK, run)
+            .await
+            .unwrap_or_else(|_| Err(Trap::Interrupt.into()));
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let outcome = match result {
             Ok(outcome) => check_outcome(outcome, limits.output_bytes),

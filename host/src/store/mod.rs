@@ -238,17 +238,30 @@ impl Store {
         let _ = self.jobs.try_send(Job::TouchToken(id, when));
     }
 
-    /// Runs `f` on a read connection on the calling thread. Only for reads
-    /// that take microseconds, such as a lookup by primary key: the hop to a
-    /// blocking thread that [`Store::read`] makes costs more than they do.
-    pub fn read_now<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let conn = self.readers.take()?;
-        let result = f(&conn);
-        self.readers.give_back(conn);
-        result
+    /// Runs `f` on a read connection: on the calling thread when an open
+    /// one is idle, else as [`Store::read`] does. Only for reads that take
+    /// microseconds, such as a lookup by primary key, for which the hop to a
+    /// blocking thread costs more than the read; opening a connection does
+    /// not take microseconds, so it never happens here.
+    pub async fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let idle = self
+            .readers
+            .idle
+            .lock()
+            .expect("reader pool poisoned")
+            .pop();
+        match idle {
+            Some(conn) => {
+                let result = f(&conn);
+                self.readers.give_back(conn);
+                result
+            }
+            None => self.read(f).await,
+        }
     }
 
     /// Runs `f` on a read connection, off the async runtime.
@@ -407,6 +420,55 @@ mod tests {
 
         assert_eq!(full.accepted, 1);
         assert_eq!(elsewhere.accepted, 1, "{elsewhere:?}");
+    }
+
+    #[tokio::test]
+    async fn a_child_seen_again_gets_the_index_rows_its_template_now_asks_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let first = event("e1", "one", "shared");
+        let mut second = event("e2", "one", "shared");
+        // The same attributes, as a reloaded template that indexes more of them reads them.
+        second.children[0].attributes = first.children[0].attributes.clone();
+        second.children[0]
+            .indexed
+            .push(("seen_in".into(), "e1".into()));
+        store.ingest(ingest(vec![first], 10, 50)).await.unwrap();
+        store.ingest(ingest(vec![second], 20, 50)).await.unwrap();
+
+        let filter = vec![read::NodeFilter::Attribute("seen_in".into(), "e1".into())];
+        let found = store
+            .read(move |c| nodes_by_attributes(c, "ds", "Target", &filter, None, 10))
+            .await
+            .unwrap();
+        assert_eq!(found.items.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn log_sweep_removes_old_entries_behind_newer_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        // Entries are numbered when committed, not when received: a newer
+        // entry can come first, for example after the clock went back.
+        for at in [500, 10, 20, 600, 30] {
+            let entry = LogEntry {
+                datasource: "ds".into(),
+                received_at: at,
+                status: 401,
+                error: None,
+                mapper: None,
+            };
+            store.log(entry).await.unwrap();
+        }
+
+        assert_eq!(store.sweep("ds", Expiring::Log, 100, 2).await.unwrap(), 2);
+        assert_eq!(store.sweep("ds", Expiring::Log, 100, 2).await.unwrap(), 1);
+        assert_eq!(store.sweep("ds", Expiring::Log, 100, 2).await.unwrap(), 0);
+        let left: i64 = store
+            .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM request_log", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(left, 2);
     }
 
     #[tokio::test]

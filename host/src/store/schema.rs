@@ -9,10 +9,11 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this binary reads and writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Every migration, in order: entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- Graph nodes: top-level events (with a type and a subject) and child entities.
 -- A node is keyed by (datasource, entity, unique_id); a redelivered event
 -- finds its key taken, and a child seen again is updated in place.
@@ -84,7 +85,12 @@ CREATE TABLE tokens (
     last_used_at INTEGER,
     revoked_at   INTEGER
 );
-"#];
+"#,
+    // Log entries by age, for their retention.
+    r#"
+CREATE INDEX request_log_by_received ON request_log (datasource, received_at);
+"#,
+];
 
 /// Brings the schema of `conn` to [`VERSION`], or refuses a newer one.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

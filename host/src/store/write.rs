@@ -346,11 +346,16 @@ fn store_children(
             })
             .optional()?;
         // Children recur (the same user or group in many events). One is
-        // rewritten, with its index rows, only when its attributes changed:
-        // those writes land on random pages and dominated the write cost.
-        // So `updated_at` is when the attributes last changed.
+        // rewritten, with its index rows, only when its attributes or what
+        // the template indexes of them changed: those writes land on random
+        // pages and dominated the write cost. So `updated_at` is when the
+        // attributes last changed.
         let id = match known {
-            Some((id, stored)) if stored == *attributes => id,
+            Some((id, stored))
+                if stored == *attributes && index_rows(conn, id)? == child.indexed =>
+            {
+                id
+            }
             Some((id, _)) => {
                 conn.prepare_cached(
                     "UPDATE nodes SET attributes = ?2, updated_at = ?3 WHERE id = ?1",
@@ -388,6 +393,15 @@ fn store_children(
         store_children(conn, ingest, id, &child.children)?;
     }
     Ok(())
+}
+
+/// The index rows of a node, in the order they were written.
+fn index_rows(conn: &Connection, node: i64) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = conn
+        .prepare_cached("SELECT name, value FROM node_attributes WHERE node = ?1 ORDER BY rowid")?
+        .query_map([node], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 fn insert_index(
@@ -437,16 +451,12 @@ fn remove_expired(conn: &Connection, sweep: &Sweep) -> Result<usize, StoreError>
     Ok(expired.len())
 }
 
-/// Removes up to `batch` log entries of one datasource older than the
-/// cutoff. Only the oldest `batch` entries are looked at: entries are
-/// numbered in arrival order, so a sweep with nothing to remove stays cheap
-/// however long the log is.
+/// Removes up to `batch` log entries of one datasource older than the cutoff.
 fn remove_old_log(conn: &Connection, sweep: &Sweep) -> Result<usize, StoreError> {
     let removed = conn
         .prepare_cached(
             "DELETE FROM request_log WHERE id IN (
-                 SELECT id FROM request_log WHERE datasource = ?1 ORDER BY id LIMIT ?3)
-             AND received_at < ?2",
+                 SELECT id FROM request_log WHERE datasource = ?1 AND received_at < ?2 LIMIT ?3)",
         )?
         .execute(params![sweep.datasource, sweep.cutoff, sweep.batch as i64])?;
     Ok(removed)

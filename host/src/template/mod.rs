@@ -87,7 +87,9 @@ impl Entity {
     pub fn indexed_in(&self, at: usize) -> IndexedIn {
         if at == self.unique {
             IndexedIn::UniqueId
-        } else if Some(at) == self.subject {
+        } else if Some(at) == self.subject && self.parent.is_none() {
+            // Only events have a subject column; a child's `subject` is an
+            // attribute like any other.
             IndexedIn::Subject
         } else {
             IndexedIn::Attributes
