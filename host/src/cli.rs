@@ -249,7 +249,8 @@ async fn run_server(
     tokio::spawn(reload_on_hangup(app.clone()));
     let bound = app.config().shutdown_timeout;
     let (signalled, on_signal) = tokio::sync::oneshot::channel();
-    let server = axum::serve(listener, http::router(app)).with_graceful_shutdown(async {
+    let header_timeout = app.config().header_read_timeout;
+    let server = http::serve::serve(listener, http::router(app), header_timeout, async {
         shutdown_signal().await;
         let _ = signalled.send(());
     });
@@ -265,7 +266,7 @@ async fn run_server(
         }
     };
     tokio::select! {
-        result = server => result.context("the server failed")?,
+        () = server => {},
         () = deadline => tracing::warn!(
             bound_ms = bound.as_millis() as u64,
             "requests still in flight at the shutdown bound are cut off"

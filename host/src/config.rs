@@ -36,6 +36,7 @@ const DEFAULT_DATABASE: &str = "data/eventpush.db";
 const DEFAULT_MAX_IN_FLIGHT: usize = 512;
 const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The YAML shape of the configuration file.
@@ -65,6 +66,10 @@ struct ConfigFile {
     /// closed; default 60000. Read at start.
     #[serde(default)]
     idle_timeout_ms: Option<u64>,
+    /// `header_read_timeout_ms`: time allowed to receive a request's head
+    /// (request line and headers); default 10000. Read at start.
+    #[serde(default)]
+    header_read_timeout_ms: Option<u64>,
     /// `shutdown_timeout_ms`: how long requests in flight may take to finish
     /// after SIGTERM or Ctrl-C; default 20000. Read at start.
     #[serde(default)]
@@ -275,6 +280,8 @@ pub struct Config {
     pub max_connections: usize,
     /// How long a connection may send nothing before it is closed.
     pub idle_timeout: std::time::Duration,
+    /// Time allowed to receive a request's head.
+    pub header_read_timeout: std::time::Duration,
     /// How long requests in flight may take to finish at shutdown.
     pub shutdown_timeout: std::time::Duration,
     /// Datasources by ID, in file order.
@@ -382,6 +389,15 @@ impl Config {
                 }
                 Some(ms) => std::time::Duration::from_millis(ms),
                 None => DEFAULT_IDLE_TIMEOUT,
+            },
+            header_read_timeout: match file.header_read_timeout_ms {
+                Some(0) => {
+                    return Err(invalid(top_level(
+                        "`header_read_timeout_ms`: must be at least 1".into(),
+                    )));
+                }
+                Some(ms) => std::time::Duration::from_millis(ms),
+                None => DEFAULT_HEADER_READ_TIMEOUT,
             },
             shutdown_timeout: file
                 .shutdown_timeout_ms

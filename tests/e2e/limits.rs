@@ -115,3 +115,50 @@ fn closes_a_connection_that_never_finishes_its_headers() {
     );
     assert_eq!(health.status, 200, "{health:?}");
 }
+
+#[test]
+fn closes_a_connection_that_trickles_its_headers_past_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
+    let mut yaml = std::fs::read_to_string(&config).unwrap();
+    yaml += "header_read_timeout_ms: 800\nmax_connections: 1\n";
+    std::fs::write(&config, yaml).unwrap();
+    let server = Server::builder().start_in(dir);
+
+    let mut slow = TcpStream::connect(&server.address).expect("connects");
+    slow.write_all(b"POST /events/custom/v1/app HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // A header line every 100 ms, well inside the idle timeout, for up to 10 s.
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+        if slow
+            .write_all(format!("X-Slow-{sent}: y\r\n").as_bytes())
+            .is_err()
+        {
+            break;
+        }
+        sent += 1;
+        // The server closing shows as a read that returns at once.
+        slow.set_nonblocking(true).unwrap();
+        let mut probe = [0u8; 256];
+        let closed = match slow.read(&mut probe) {
+            Ok(_) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        };
+        slow.set_nonblocking(false).unwrap();
+        if closed {
+            break;
+        }
+    }
+    let closed_after = started.elapsed();
+    // With the only connection slot free again, the server answers.
+    let health = server.send(server.get("/healthz"));
+
+    assert!(
+        closed_after < Duration::from_secs(4),
+        "held for {closed_after:?} with {sent} header lines"
+    );
+    assert_eq!(health.status, 200, "{health:?}");
+}

@@ -33,18 +33,25 @@ impl Bounded {
     }
 }
 
-impl axum::serve::Listener for Bounded {
-    type Io = Connection;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+impl Bounded {
+    /// Waits for a free slot, then for a connection. Errors of `accept`
+    /// (such as running out of file descriptors) are retried after a pause.
+    pub async fn accept(&mut self) -> (Connection, SocketAddr) {
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .expect("the connection semaphore is never closed");
-        let (stream, address) = axum::serve::Listener::accept(&mut self.inner).await;
+        let (stream, address) = loop {
+            match self.inner.accept().await {
+                Ok(accepted) => break accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "failed to accept a connection; retrying");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
         let mut stream = TimeoutStream::new(stream);
         stream.set_read_timeout(Some(self.idle_timeout));
         let connection = Connection {
@@ -54,7 +61,8 @@ impl axum::serve::Listener for Bounded {
         (connection, address)
     }
 
-    fn local_addr(&self) -> io::Result<Self::Addr> {
+    /// The address bound.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 }

@@ -4,6 +4,7 @@ pub mod intake;
 pub mod listener;
 pub mod problem;
 mod query;
+pub mod serve;
 
 use std::sync::{Arc, RwLock};
 
