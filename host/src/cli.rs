@@ -232,25 +232,39 @@ async fn run_server(
              or run `eventpush token create --admin`"
         );
     }
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     for datasource in config.datasources.values() {
         tracing::info!(
             datasource = %datasource.id,
             template = %datasource.template_path.display(),
-            url = %format!("http://{address}/events/custom/v1/{}", datasource.id),
+            url = %format!("{scheme}://{address}/events/custom/v1/{}", datasource.id),
             "serving datasource"
         );
     }
     tracing::info!(database = %config.database.display(), "database open");
-    tracing::info!(%address, "listening");
+    // The handlers go in before the server says it listens: a signal that
+    // came first would otherwise take its default action, ending the process.
+    #[cfg(unix)]
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    #[cfg(unix)]
+    let _terminations = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    tracing::info!(%address, scheme, "listening");
     let listener =
         http::listener::Bounded::new(listener, config.max_connections, config.idle_timeout);
     let app = Arc::new(App::new(config, store, env_admin, Some(engine)));
     tokio::spawn(crate::retention::run(app.clone()));
-    tokio::spawn(reload_on_hangup(app.clone()));
+    #[cfg(unix)]
+    tokio::spawn(reload_on_hangup(app.clone(), hangups));
     let bound = app.config().shutdown_timeout;
     let (signalled, on_signal) = tokio::sync::oneshot::channel();
     let header_timeout = app.config().header_read_timeout;
-    let server = http::serve::serve(listener, http::router(app), header_timeout, async {
+    let tls_app = app.clone();
+    let tls = move || tls_app.config().tls.clone();
+    let server = http::serve::serve(listener, http::router(app), tls, header_timeout, async {
         shutdown_signal().await;
         let _ = signalled.send(());
     });
@@ -277,29 +291,24 @@ async fn run_server(
 }
 
 /// Reloads the configuration at every SIGHUP.
-async fn reload_on_hangup(app: Arc<App>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("failed to listen for SIGHUP; reload with POST /api/v1/reload");
-            return;
-        };
-        while hangups.recv().await.is_some() {
-            match app.reload().await {
-                Ok(config) => {
-                    let datasources: Vec<&String> = config.datasources.keys().collect();
-                    tracing::info!(datasources = ?datasources, "configuration reloaded on SIGHUP");
-                }
-                Err(why) => tracing::error!(
-                    reason = %why,
-                    "reload on SIGHUP refused; the running configuration stays"
-                ),
+#[cfg(unix)]
+async fn reload_on_hangup(app: Arc<App>, hangups: std::io::Result<tokio::signal::unix::Signal>) {
+    let Ok(mut hangups) = hangups else {
+        tracing::warn!("failed to listen for SIGHUP; reload with POST /api/v1/reload");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match app.reload().await {
+            Ok(config) => {
+                let datasources: Vec<&String> = config.datasources.keys().collect();
+                tracing::info!(datasources = ?datasources, "configuration reloaded on SIGHUP");
             }
+            Err(why) => tracing::error!(
+                reason = %why,
+                "reload on SIGHUP refused; the running configuration stays"
+            ),
         }
     }
-    #[cfg(not(unix))]
-    let _ = app;
 }
 
 async fn shutdown_signal() {

@@ -66,6 +66,9 @@ struct ConfigFile {
     /// closed; default 60000. Read at start.
     #[serde(default)]
     idle_timeout_ms: Option<u64>,
+    /// `tls`: serve HTTPS with this certificate and key.
+    #[serde(default)]
+    tls: Option<TlsDef>,
     /// `header_read_timeout_ms`: time allowed to receive a request's head
     /// (request line and headers); default 10000. Read at start.
     #[serde(default)]
@@ -145,6 +148,16 @@ impl PlainValue {
             Self::Text(t) => t.clone(),
         }
     }
+}
+
+/// `tls` as written: PEM files, relative to the configuration's directory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsDef {
+    /// The certificate chain, the server's own certificate first.
+    certificate: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    key: PathBuf,
 }
 
 /// Limits as written; unset keys fall back to the top level, then the defaults.
@@ -282,6 +295,8 @@ pub struct Config {
     pub idle_timeout: std::time::Duration,
     /// Time allowed to receive a request's head.
     pub header_read_timeout: std::time::Duration,
+    /// HTTPS settings, when `tls` is set; read again at each reload.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// How long requests in flight may take to finish at shutdown.
     pub shutdown_timeout: std::time::Duration,
     /// Datasources by ID, in file order.
@@ -389,6 +404,10 @@ impl Config {
                 }
                 Some(ms) => std::time::Duration::from_millis(ms),
                 None => DEFAULT_IDLE_TIMEOUT,
+            },
+            tls: match &file.tls {
+                Some(def) => Some(load_tls(base, def).map_err(|e| invalid(top_level(e)))?),
+                None => None,
             },
             header_read_timeout: match file.header_read_timeout_ms {
                 Some(0) => {
@@ -637,6 +656,40 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
         }
     }
     Ok(limits)
+}
+
+/// Reads the certificate chain and key of `tls` into a server configuration.
+fn load_tls(base: &Path, def: &TlsDef) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certificate = base.join(&def.certificate);
+    let key = base.join(&def.key);
+    let chain = CertificateDer::pem_file_iter(&certificate)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("`tls.certificate`: `{}`: {e}", certificate.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "`tls.certificate`: `{}` holds no certificate",
+            certificate.display()
+        ));
+    }
+    // The key's own text never reaches a message, only its path.
+    let private_key = PrivateKeyDer::from_pem_file(&key)
+        .map_err(|e| format!("`tls.key`: `{}`: {e}", key.display()))?;
+    // ring builds with a C compiler alone; the provider with post-quantum key
+    // exchange (aws-lc-rs) needs a heavier toolchain on every build machine.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| {
+            builder
+                .with_no_client_auth()
+                .with_single_cert(chain, private_key)
+        })
+        .map_err(|e| format!("`tls`: the certificate and key do not make a TLS server: {e}"))?;
+    Ok(Arc::new(config))
 }
 
 /// A problem found after parsing, where no finer location is kept.

@@ -14,4 +14,5 @@ mod query;
 mod reload;
 mod retention;
 mod shutdown;
+mod tls;
 mod util;
