@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::util::{LOGINS, Server, Source, events, login, push_path, write_config};
+use crate::util::{LOGINS, Server, Source, events, login, push_path, write_config_with};
 
 /// Sends a push's head and the first bytes of a body of `length`, then waits.
 fn start_slow_push(server: &Server, token: &str, length: usize) -> TcpStream {
@@ -23,10 +23,11 @@ fn start_slow_push(server: &Server, token: &str, length: usize) -> TcpStream {
 #[test]
 fn sheds_pushes_past_max_in_flight_with_503_and_retry_after() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
-    let mut yaml = std::fs::read_to_string(&config).unwrap();
-    yaml += "max_in_flight: 1\n";
-    std::fs::write(&config, yaml).unwrap();
+    write_config_with(
+        dir.path(),
+        &[Source::template("app", LOGINS)],
+        "max_in_flight: 1\n",
+    );
     let server = Server::builder().start_in(dir);
     let token = server.token("app");
     let body = events(vec![login("login", "o-1", "ann")]);
@@ -91,10 +92,11 @@ fn refuses_a_batch_of_more_events_than_the_limit_with_413() {
 #[test]
 fn closes_a_connection_that_never_finishes_its_headers() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
-    let mut yaml = std::fs::read_to_string(&config).unwrap();
-    yaml += "idle_timeout_ms: 500\nmax_connections: 1\n";
-    std::fs::write(&config, yaml).unwrap();
+    write_config_with(
+        dir.path(),
+        &[Source::template("app", LOGINS)],
+        "idle_timeout_ms: 500\nmax_connections: 1\n",
+    );
     let server = Server::builder().start_in(dir);
 
     let mut idle = TcpStream::connect(&server.address).expect("connects");
@@ -119,10 +121,11 @@ fn closes_a_connection_that_never_finishes_its_headers() {
 #[test]
 fn closes_a_connection_that_trickles_its_headers_past_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
-    let mut yaml = std::fs::read_to_string(&config).unwrap();
-    yaml += "header_read_timeout_ms: 800\nmax_connections: 1\n";
-    std::fs::write(&config, yaml).unwrap();
+    write_config_with(
+        dir.path(),
+        &[Source::template("app", LOGINS)],
+        "header_read_timeout_ms: 800\nmax_connections: 1\n",
+    );
     let server = Server::builder().start_in(dir);
 
     let mut slow = TcpStream::connect(&server.address).expect("connects");

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::util::{LOGINS, Server, Source, events, login, push_path, write_config};
+use crate::util::{LOGINS, Server, Source, events, login, push_path, write_config_with};
 
 /// Sends a push's head and the first `sent` bytes of `body`.
 fn start_push(server: &Server, token: &str, body: &str, sent: usize) -> TcpStream {
@@ -65,10 +65,11 @@ fn sigterm_lets_a_request_in_flight_finish_and_closes_the_database() {
 #[test]
 fn shutdown_cuts_off_requests_still_in_flight_at_the_bound() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
-    let mut yaml = std::fs::read_to_string(&config).unwrap();
-    yaml += "shutdown_timeout_ms: 300\n";
-    std::fs::write(&config, yaml).unwrap();
+    write_config_with(
+        dir.path(),
+        &[Source::template("app", LOGINS)],
+        "shutdown_timeout_ms: 300\n",
+    );
     let mut server = Server::builder().start_in(dir);
     let token = server.token("app");
     let body = events(vec![login("login", "never-finished", "ann")]).to_string();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, ServerName};
 
-use crate::util::{LOGINS, Server, Source, events, login, push_path, write_config};
+use crate::util::{LOGINS, Server, Source, events, login, push_path, write_config_with};
 
 /// Writes a new self-signed certificate for localhost and its key to
 /// `cert.pem` and `key.pem` in `dir`; returns the certificate.
@@ -66,10 +66,11 @@ fn health(server: &Server, trusted: &CertificateDer<'static>) -> Result<String, 
 fn serves_https_with_the_configured_certificate_and_reloads_it() {
     let dir = tempfile::tempdir().unwrap();
     let first = new_certificate(dir.path());
-    let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
-    let mut yaml = std::fs::read_to_string(&config).unwrap();
-    yaml += "tls:\n  certificate: cert.pem\n  key: key.pem\n";
-    std::fs::write(&config, yaml).unwrap();
+    write_config_with(
+        dir.path(),
+        &[Source::template("app", LOGINS)],
+        "tls:\n  certificate: cert.pem\n  key: key.pem\n",
+    );
     let server = Server::builder().start_in(dir);
     let token = server.token("app");
 
@@ -123,10 +124,11 @@ fn serves_https_with_the_configured_certificate_and_reloads_it() {
 fn refuses_to_start_with_a_key_that_is_not_there() {
     let dir = tempfile::tempdir().unwrap();
     new_certificate(dir.path());
-    let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
-    let mut yaml = std::fs::read_to_string(&config).unwrap();
-    yaml += "tls:\n  certificate: cert.pem\n  key: missing.pem\n";
-    std::fs::write(&config, yaml).unwrap();
+    write_config_with(
+        dir.path(),
+        &[Source::template("app", LOGINS)],
+        "tls:\n  certificate: cert.pem\n  key: missing.pem\n",
+    );
 
     let ran = crate::util::run_in(dir.path(), &["serve", "--listen", "127.0.0.1:0"]);
 

@@ -365,6 +365,16 @@ pub fn write_config(dir: &Path, sources: &[Source]) -> PathBuf {
     path
 }
 
+/// The configuration file for `sources`, with `top_level` (YAML lines such
+/// as `max_in_flight: 1\n`) added at the end.
+pub fn write_config_with(dir: &Path, sources: &[Source], top_level: &str) -> PathBuf {
+    let path = write_config(dir, sources);
+    let mut yaml = std::fs::read_to_string(&path).expect("the configuration was written");
+    yaml += top_level;
+    std::fs::write(&path, yaml).expect("failed to write the configuration");
+    path
+}
+
 /// Reads the child's stderr line by line into `log` until it closes, and
 /// sends the address of the first `listening` line.
 fn drain_stderr(child: &mut Child, log: Arc<Mutex<Vec<String>>>) -> mpsc::Receiver<String> {
