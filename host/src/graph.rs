@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 /// One event matched by a top-level entity, ready to be stored. Serializes
 /// with the field names the query API uses.
@@ -49,7 +50,7 @@ pub struct Child {
 }
 
 /// A reason for refusing one event, with the event's place in the batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Rejection {
     /// The event's index in the order `pushEventsPath` selected it, from 0.
     pub index: usize,
@@ -58,7 +59,7 @@ pub struct Rejection {
 }
 
 /// A child that was skipped because it failed validation; its parent was kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SkippedChild {
     /// The parent event's index in the batch.
     pub index: usize,
@@ -71,7 +72,7 @@ pub struct SkippedChild {
 }
 
 /// What became of one request's events: the body of the answer and of its log entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Summary {
     /// Events stored for the first time.
     pub accepted: usize,

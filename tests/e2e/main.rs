@@ -10,6 +10,7 @@ mod load;
 mod logs;
 mod mappers;
 mod metrics;
+mod openapi;
 mod query;
 mod reload;
 mod retention;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use super::problem::Problem;
+use super::problem::{Problem, ProblemDetails};
 use super::{App, now_micros};
 use crate::auth::{self, AuthError};
 use crate::config::{AuthMode, Datasource, MapperSetup};
@@ -119,6 +119,47 @@ enum Handled {
 
 /// Handles one push: the steps of the request path in order, each able to
 /// end it with its own answer, every answer noted in the event-stream log.
+#[utoipa::path(
+    method(post, get),
+    path = "/events/custom/v1/{datasource}",
+    tag = "push",
+    security(("datasource_token" = [])),
+    params(("datasource" = String, Path, description = "The datasource's ID in the configuration")),
+    request_body(
+        content = Value,
+        content_type = "application/json",
+        description = "The events, as the sender delivers them: any JSON that the datasource's \
+                       `pushEventsPath` selects events from. `application/*+json` is taken too. \
+                       A datasource with a mapper also takes other methods and bodies, and \
+                       hands them to its mapper first.",
+        example = json!({
+            "eventType": "com.okta.event_hook",
+            "data": { "events": [{
+                "uuid": "5b3ed2a6-eb8d-11ee-9a4e-3b0c6a4ad3c1",
+                "eventType": "user.session.start",
+                "published": "2024-03-26T21:05:32.159Z",
+                "actor": { "id": "00u1a2b3c4", "type": "User", "alternateId": "ann@example.com" },
+                "outcome": { "result": "SUCCESS" }
+            }]}
+        }),
+    ),
+    responses(
+        (status = 202, description = "Stored: at least one event was accepted, was a duplicate, or matched no entity; refused events are listed", body = Summary),
+        (status = 400, description = "The body is not JSON, or could not be read", body = ProblemDetails, content_type = "application/problem+json"),
+        super::openapi::Unauthorized,
+        super::openapi::NotFound,
+        (status = 405, description = "A datasource without a mapper takes POST only", body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Allow" = String, description = "`POST`"))),
+        (status = 408, description = "The body did not arrive within `body_read_timeout_ms`", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over `max_body_bytes`, or holds more than `max_events_per_request` events", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "No event was found, or every event was refused: the problem carries the same members as a 202", body = ProblemDetails, content_type = "application/problem+json"),
+        super::openapi::Internal,
+        (status = 502, description = "The datasource's mapper failed or forwarded a body that is not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        super::openapi::Busy,
+        (status = "default", description = "The datasource's mapper answered the sender itself (for example Okta's one-time verification) or refused the request with a status of its choosing"),
+    ),
+)]
 pub async fn push(
     State(app): State<Arc<App>>,
     Path(datasource_id): Path<String>,
@@ -139,11 +180,15 @@ pub async fn push(
     };
     if datasource.mapper.is_none() && method != Method::POST {
         metrics.request(&datasource.id, 405);
-        return Problem::new(
+        let mut response = Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "this datasource takes POST only",
         )
         .into_response();
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
     let span = tracing::info_span!(
         "push",

@@ -2,6 +2,7 @@
 
 pub mod intake;
 pub mod listener;
+pub mod openapi;
 pub mod problem;
 mod query;
 pub mod serve;
@@ -9,18 +10,15 @@ pub mod serve;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
-use tower::ServiceBuilder;
 
 use crate::auth::EnvAdmin;
 use crate::config::{Config, Datasource};
 use crate::mapper::Engine;
 use crate::store::{Store, read};
-use problem::Problem;
+use problem::{Problem, ProblemDetails};
 
 /// State shared by every handler.
 pub struct App {
@@ -93,48 +91,51 @@ impl App {
     }
 }
 
-/// The router with every endpoint. Pushes past `max_in_flight` at once are
-/// shed with 503 and `Retry-After` rather than queued without limit.
+/// The router with every endpoint, as the OpenAPI document lists them.
 pub fn router(app: Arc<App>) -> Router {
-    let shed = ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(overloaded))
-        .load_shed()
-        .concurrency_limit(app.config().max_in_flight);
-    Router::new()
-        .route(
-            "/events/custom/v1/{datasource}",
-            any(intake::push).layer(shed),
-        )
-        .route(
-            "/api/v1/subjects/{subject}/events",
-            get(query::subject_events),
-        )
-        .route("/api/v1/subjects/{subject}", delete(query::erase_subject))
-        .route("/api/v1/datasources/{id}/logs", get(query::datasource_logs))
-        .route(
-            "/api/v1/datasources/{id}/entities/{entity}",
-            get(query::entity_nodes),
-        )
-        .route("/api/v1/reload", post(reload))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    let (router, _) = openapi::routes(app.config().max_in_flight).split_for_parts();
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
 }
 
+/// What a reload put in force.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Reloaded {
+    /// Always `true`: a refused reload answers 422.
+    reloaded: bool,
+    /// The datasources now served.
+    datasources: Vec<String>,
+}
+
 /// `POST /api/v1/reload` (admin): as SIGHUP, and says what happened.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reload",
+    tag = "operations",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The configuration, templates and mappers were re-read and are in force", body = Reloaded),
+        openapi::Unauthorized,
+        (status = 422, description = "The new configuration does not load; the running one stays, and the detail says why",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        openapi::Internal,
+    ),
+)]
 async fn reload(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> Response {
     if let Err(problem) = query::require_admin(&app, &headers).await {
         return problem.into_response();
     }
     match app.reload().await {
         Ok(config) => {
-            let datasources: Vec<&String> = config.datasources.keys().collect();
+            let datasources: Vec<String> = config.datasources.keys().cloned().collect();
             tracing::info!(datasources = ?datasources, "configuration reloaded");
-            axum::Json(serde_json::json!({ "reloaded": true, "datasources": datasources }))
-                .into_response()
+            axum::Json(Reloaded {
+                reloaded: true,
+                datasources,
+            })
+            .into_response()
         }
         Err(why) => {
             tracing::error!(reason = %why, "reload refused; the running configuration stays");
@@ -162,6 +163,13 @@ async fn overloaded(_: tower::BoxError) -> Response {
 }
 
 /// Every metric, in the OpenMetrics text format Prometheus scrapes.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Every metric, in the OpenMetrics text format",
+        body = String, content_type = "application/openmetrics-text")),
+)]
 async fn metrics() -> Response {
     (
         [(
@@ -173,11 +181,27 @@ async fn metrics() -> Response {
         .into_response()
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process is up", body = String, content_type = "text/plain")),
+)]
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
 /// Ready when the database answers a query.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The database answers", body = String, content_type = "text/plain"),
+        (status = 503, description = "The database is not usable", body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+)]
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     match app.store.read(read::ping).await {
         Ok(()) => "ready\n".into_response(),

@@ -4,9 +4,12 @@
 //! errors; internal faults get a fixed, generic detail and one server-side
 //! log line, so nothing internal leaks to the sender.
 
+use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 /// The media type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -65,18 +68,38 @@ impl Problem {
     }
 }
 
+/// The body of every error answer, as RFC 9457 lays it out.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemDetails {
+    /// Always `about:blank`: the status says what kind of problem it is.
+    #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
+    pub kind: &'static str,
+    /// The status's reason phrase.
+    #[schema(example = "Bad Request")]
+    pub title: &'static str,
+    /// The HTTP status, repeated.
+    #[schema(example = 400)]
+    pub status: u16,
+    /// What was wrong, for a person to read.
+    pub detail: String,
+    /// Members some answers add, such as a push's counts when every event
+    /// was refused.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub members: Map<String, Value>,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "type": "about:blank",
-            "title": self.status.canonical_reason().unwrap_or("Error"),
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        if let Value::Object(map) = &mut body {
-            map.extend(self.members);
-        }
-        let mut response = (self.status, body.to_string()).into_response();
+        let body = ProblemDetails {
+            kind: "about:blank",
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            members: self.members,
+        };
+        let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if self.challenge {

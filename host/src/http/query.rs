@@ -6,13 +6,15 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::App;
 use super::problem::Problem;
 use crate::auth::{self, AuthError};
 use crate::config::Datasource;
-use crate::store::read::{self, SubjectQuery};
+use crate::store::read::{self, LogEntryView, NodeView, SubjectQuery};
 use crate::template::IndexedIn;
 
 /// Page size when `limit` is not given.
@@ -20,15 +22,87 @@ const DEFAULT_LIMIT: usize = 100;
 /// Largest page size.
 const MAX_LIMIT: usize = 1000;
 
-type Answer = Result<Json<Value>, Problem>;
+type Answer<T> = Result<Json<T>, Problem>;
+
+/// The paging parameters every listing takes, for the OpenAPI document;
+/// [`Params`] reads them, so that an unknown one is refused by name.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "describes the parameters; `Params` reads them")]
+struct PageParams {
+    /// `next` of the previous page, for the page after it.
+    before: Option<i64>,
+    /// Items per page; 100 when not given.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u16>,
+}
+
+/// One page of a subject's events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubjectEvents {
+    /// The subject asked for.
+    subject: String,
+    /// Its events, newest first, each with its children.
+    events: Vec<NodeView>,
+    /// Pass as `before` for the next page; `null` on the last page.
+    next: Option<String>,
+}
+
+/// What erasing a subject removed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Erased {
+    /// The subject erased.
+    subject: String,
+    /// How many of its events were removed; 0 when none were stored.
+    erased_events: usize,
+}
+
+/// One page of a datasource's event-stream log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogPage {
+    /// Entries, newest first.
+    entries: Vec<LogEntryView>,
+    /// Pass as `before` for the next page; `null` on the last page.
+    next: Option<String>,
+}
+
+/// One page of the nodes of an entity that match the filters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntityNodes {
+    /// The datasource asked for.
+    datasource: String,
+    /// The entity asked for.
+    entity: String,
+    /// Matching nodes, newest first.
+    nodes: Vec<NodeView>,
+    /// Pass as `before` for the next page; `null` on the last page.
+    next: Option<String>,
+}
 
 /// `GET /api/v1/subjects/{subject}/events`
+#[utoipa::path(
+    get,
+    path = "/api/v1/subjects/{subject}/events",
+    tag = "query",
+    security(("admin_token" = [])),
+    params(
+        ("subject" = String, Path, description = "The subject's ID as the template extracts it"),
+        ("type" = Option<String>, Query, description = "Only events of this type"),
+        ("datasource" = Option<String>, Query, description = "Only events from this datasource"),
+        ("since" = Option<String>, Query, format = DateTime, description = "Only events received at or after this RFC 3339 time"),
+        PageParams,
+    ),
+    responses(
+        (status = 200, description = "A page of the subject's events", body = SubjectEvents),
+        super::openapi::BadQuery, super::openapi::Unauthorized, super::openapi::Internal,
+    ),
+)]
 pub async fn subject_events(
     State(app): State<Arc<App>>,
     Path(subject): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Answer {
+) -> Answer<SubjectEvents> {
     require_admin(&app, &headers).await?;
     let mut params = Params::parse(query.as_deref())?;
     let q = SubjectQuery {
@@ -45,20 +119,31 @@ pub async fn subject_events(
         .read(move |conn| read::events_of_subject(conn, &q))
         .await
         .map_err(|e| Problem::internal(&e))?;
-    Ok(Json(json!({
-        "subject": subject,
-        "events": page.items,
-        "next": page.next,
-    })))
+    Ok(Json(SubjectEvents {
+        subject,
+        events: page.items,
+        next: page.next,
+    }))
 }
 
 /// `DELETE /api/v1/subjects/{subject}`: erases every event of the subject,
 /// with the children no other event names.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/subjects/{subject}",
+    tag = "query",
+    security(("admin_token" = [])),
+    params(("subject" = String, Path, description = "The subject's ID as the template extracts it")),
+    responses(
+        (status = 200, description = "The subject's events are gone", body = Erased),
+        super::openapi::Unauthorized, super::openapi::Internal,
+    ),
+)]
 pub async fn erase_subject(
     State(app): State<Arc<App>>,
     Path(subject): Path<String>,
     headers: HeaderMap,
-) -> Answer {
+) -> Answer<Erased> {
     require_admin(&app, &headers).await?;
     let erased = app
         .store
@@ -66,16 +151,33 @@ pub async fn erase_subject(
         .await
         .map_err(|e| Problem::internal(&e))?;
     tracing::info!(erased, "subject erased");
-    Ok(Json(json!({ "subject": subject, "erased_events": erased })))
+    Ok(Json(Erased {
+        subject,
+        erased_events: erased,
+    }))
 }
 
 /// `GET /api/v1/datasources/{id}/logs`
+#[utoipa::path(
+    get,
+    path = "/api/v1/datasources/{id}/logs",
+    tag = "query",
+    security(("admin_token" = [])),
+    params(
+        ("id" = String, Path, description = "The datasource's ID in the configuration"),
+        PageParams,
+    ),
+    responses(
+        (status = 200, description = "A page of the datasource's log", body = LogPage),
+        super::openapi::BadQuery, super::openapi::Unauthorized, super::openapi::NotFound, super::openapi::Internal,
+    ),
+)]
 pub async fn datasource_logs(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Answer {
+) -> Answer<LogPage> {
     require_admin(&app, &headers).await?;
     let datasource = known_datasource(&app, &id)?;
     let mut params = Params::parse(query.as_deref())?;
@@ -86,7 +188,10 @@ pub async fn datasource_logs(
         .read(move |conn| read::log_entries(conn, &datasource.id, before, limit))
         .await
         .map_err(|e| Problem::internal(&e))?;
-    Ok(Json(json!({ "entries": page.items, "next": page.next })))
+    Ok(Json(LogPage {
+        entries: page.items,
+        next: page.next,
+    }))
 }
 
 /// `GET /api/v1/datasources/{id}/entities/{entity}?attr.NAME=VALUE`
@@ -94,12 +199,27 @@ pub async fn datasource_logs(
 /// Each value is converted with the attribute's declared type before the
 /// lookup, so `attr.published=2023-03-26T23:05:32+02:00` finds the event
 /// stored as `2023-03-26T21:05:32Z`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/datasources/{id}/entities/{entity}",
+    tag = "query",
+    security(("admin_token" = [])),
+    params(
+        ("id" = String, Path, description = "The datasource's ID in the configuration"),
+        ("entity" = String, Path, description = "The entity's name in the datasource's template"),
+        PageParams,
+    ),
+    responses(
+        (status = 200, description = "A page of matching nodes", body = EntityNodes),
+        super::openapi::BadQuery, super::openapi::Unauthorized, super::openapi::NotFound, super::openapi::Internal,
+    ),
+)]
 pub async fn entity_nodes(
     State(app): State<Arc<App>>,
     Path((id, entity)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Answer {
+) -> Answer<EntityNodes> {
     require_admin(&app, &headers).await?;
     let datasource = known_datasource(&app, &id)?;
     let Some(template_entity) = datasource.template.entity(&entity) else {
@@ -140,12 +260,12 @@ pub async fn entity_nodes(
         .read(move |conn| read::nodes_by_attributes(conn, &ds, &entity, &filters, before, limit))
         .await
         .map_err(|e| Problem::internal(&e))?;
-    Ok(Json(json!({
-        "datasource": datasource.id,
-        "entity": template_entity.name,
-        "nodes": page.items,
-        "next": page.next,
-    })))
+    Ok(Json(EntityNodes {
+        datasource: datasource.id.clone(),
+        entity: template_entity.name.clone(),
+        nodes: page.items,
+        next: page.next,
+    }))
 }
 
 /// Refuses the request unless it carries an admin token. A datasource's

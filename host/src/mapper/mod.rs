@@ -142,7 +142,7 @@ impl Fault {
 }
 
 /// What one call cost, kept with the request's log entry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Receipt {
     /// The mapper's name.
     pub mapper: String,

@@ -40,7 +40,7 @@ pub struct Page<T> {
 pub type EventPage = Page<NodeView>;
 
 /// A node with its attributes and children.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NodeView {
     /// The datasource that stored it.
     pub datasource: String,
@@ -55,10 +55,13 @@ pub struct NodeView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// When it was first stored (RFC 3339).
+    #[schema(format = DateTime)]
     pub received_at: String,
     /// When it was last updated (RFC 3339); differs from `received_at` for shared children.
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// Attribute values in their declared types.
+    #[schema(value_type = Object)]
     pub attributes: Value,
     /// Child nodes, each `{entity, id, attributes}`, with their own children when nested.
     pub children: Vec<ChildView>,
@@ -70,23 +73,26 @@ pub struct NodeView {
 }
 
 /// A child node inside an event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChildView {
     /// The child entity's name.
     pub entity: String,
     /// The child's unique ID.
     pub id: String,
     /// Attribute values, as last delivered.
+    #[schema(value_type = Object)]
     pub attributes: Value,
     /// Children of this child, when the template nests entities.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
     pub children: Vec<ChildView>,
 }
 
 /// One event-stream log entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LogEntryView {
     /// When the request arrived (RFC 3339).
+    #[schema(format = DateTime)]
     pub received_at: String,
     /// The HTTP status answered.
     pub status: u16,
@@ -98,13 +104,17 @@ pub struct LogEntryView {
     pub unmatched: i64,
     /// Events refused.
     pub rejected: i64,
-    /// Each refused event's index and reason.
+    /// Each refused event's index and reason; `null` when no events were read.
+    #[schema(value_type = Option<Vec<crate::graph::Rejection>>)]
     pub rejections: Value,
     /// Children skipped inside kept events.
+    #[schema(value_type = Option<Vec<crate::graph::SkippedChild>>)]
     pub skipped_children: Value,
     /// What was wrong with a request refused as a whole.
+    #[schema(value_type = Option<String>)]
     pub error: Value,
     /// What the mapper did; `null` when the datasource has none.
+    #[schema(value_type = Option<crate::mapper::Receipt>)]
     pub mapper: Value,
 }
 
