@@ -27,10 +27,15 @@ fn main() {
     ] {
         println!("cargo::rerun-if-changed={}", watched.display());
     }
-    require_target();
+    println!(
+        "cargo::rerun-if-changed={}",
+        root.join("rust-toolchain.toml").display()
+    );
+    let toolchain = Toolchain::find(&root);
+    toolchain.require_target();
 
     let out_dir = PathBuf::from(env("OUT_DIR"));
-    let builtins = build_workspace(&root.join("plugins"));
+    let builtins = build_workspace(&toolchain, &root.join("plugins"));
     let mut generated = String::from("/// Bundled mappers: `(name, component bytes)`.\n");
     generated += "pub const BUILTINS: &[(&str, &[u8])] = &[\n";
     for (name, wasm) in &builtins {
@@ -48,7 +53,7 @@ fn main() {
     // by path, never embedded in the binary.
     let test_mappers = root.join("tests/mappers");
     if test_mappers.join("Cargo.toml").exists() {
-        let built = build_workspace(&test_mappers);
+        let built = build_workspace(&toolchain, &test_mappers);
         let mut list = String::from("/// Test mappers: `(name, path to the component)`.\n");
         list += "pub const TEST_MAPPERS: &[(&str, &str)] = &[\n";
         for (name, wasm) in &built {
@@ -64,7 +69,7 @@ fn main() {
 
 /// Builds every crate of the workspace at `dir` for the target, in its own
 /// target directory, and returns `(crate folder, component path)` pairs.
-fn build_workspace(dir: &Path) -> Vec<(String, PathBuf)> {
+fn build_workspace(toolchain: &Toolchain, dir: &Path) -> Vec<(String, PathBuf)> {
     let names = plugin_names(dir);
     println!(
         "cargo::rerun-if-changed={}",
@@ -85,7 +90,7 @@ fn build_workspace(dir: &Path) -> Vec<(String, PathBuf)> {
         );
     }
     let target_dir = dir.join("target");
-    build(&dir.join("Cargo.toml"), &target_dir);
+    build(toolchain, &dir.join("Cargo.toml"), &target_dir);
     let out = target_dir.join(TARGET).join("release");
     names
         .into_iter()
@@ -117,32 +122,77 @@ fn plugin_names(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Fails early, with the command that fixes it, when the target is missing.
-fn require_target() {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
-    let Some(sysroot) = sysroot else {
-        return;
-    };
-    let installed = Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(TARGET)
-        .exists();
-    assert!(
-        installed,
-        "\n\nthe `{TARGET}` target is not installed for this toolchain; the bundled mappers \
-         need it.\nrun: rustup target add {TARGET}\n\n"
-    );
+/// The toolchain that builds the mappers. With rustup it is the one
+/// `rust-toolchain.toml` pins, so that a host built by another toolchain (a
+/// nightly for the fuzz targets, say) embeds the same mappers; without
+/// rustup it is the toolchain running this build.
+struct Toolchain {
+    pinned: Option<String>,
 }
 
-fn build(manifest: &Path, target_dir: &Path) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+impl Toolchain {
+    fn find(root: &Path) -> Self {
+        let rustup_runs = || {
+            Command::new("rustup")
+                .arg("--version")
+                .output()
+                .is_ok_and(|out| out.status.success())
+        };
+        Self {
+            pinned: pinned_channel(root).filter(|_| rustup_runs()),
+        }
+    }
+
+    /// `tool` (`cargo` or `rustc`) of this toolchain; `outer` names the
+    /// variable through which cargo hands this build its own.
+    fn command(&self, tool: &str, outer: &str) -> Command {
+        match &self.pinned {
+            Some(channel) => {
+                let mut command = Command::new("rustup");
+                command.args(["run", channel, tool]);
+                command
+            }
+            None => Command::new(std::env::var(outer).unwrap_or_else(|_| tool.into())),
+        }
+    }
+
+    /// Fails early, with the command that fixes it, when the target is missing.
+    fn require_target(&self) {
+        let sysroot = self
+            .command("rustc", "RUSTC")
+            .args(["--print", "sysroot"])
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
+        let Some(sysroot) = sysroot else {
+            return;
+        };
+        let installed = Path::new(&sysroot)
+            .join("lib/rustlib")
+            .join(TARGET)
+            .exists();
+        let toolchain = self.pinned.as_deref().unwrap_or("this toolchain");
+        assert!(
+            installed,
+            "\n\nthe `{TARGET}` target is not installed for {toolchain}; the bundled mappers \
+             need it.\nrun: rustup target add {TARGET}\n\n"
+        );
+    }
+}
+
+/// The `channel` of `rust-toolchain.toml`. One key of a small file, read by
+/// hand: a TOML parser as a build dependency would be more than it needs.
+fn pinned_channel(root: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(root.join("rust-toolchain.toml")).ok()?;
+    text.lines().find_map(|line| {
+        let value = line.trim().strip_prefix("channel")?.trim_start();
+        Some(value.strip_prefix('=')?.trim().trim_matches('"').to_owned())
+    })
+}
+
+fn build(toolchain: &Toolchain, manifest: &Path, target_dir: &Path) {
+    let mut command = toolchain.command("cargo", "CARGO");
     command
         .args([
             "build",
@@ -165,6 +215,7 @@ fn build(manifest: &Path, target_dir: &Path) {
         "CARGO_PRIMARY_PACKAGE",
         "RUSTC",
         "RUSTDOC",
+        "RUSTUP_TOOLCHAIN",
     ] {
         command.env_remove(inherited);
     }
