@@ -2,7 +2,7 @@
 //!
 //! The variants are public too: `Outcome::Respond(Response)`,
 //! `Outcome::Forward(Option<Vec<u8>>)` and `Outcome::Reject(Rejection)`. The
-//! host checks statuses: 100 to 599 for a response, 400 to 599 for a
+//! host checks statuses: 200 to 599 for a response, 400 to 599 for a
 //! rejection; anything else fails the request as the mapper's fault.
 
 use serde::Serialize;

@@ -16,12 +16,17 @@ const SERVED: &[&str] = &[
     "GET /api/v1/datasources/{id}/entities/{entity}",
     "GET /api/v1/datasources/{id}/logs",
     "GET /api/v1/subjects/{subject}/events",
+    "DELETE /events/custom/v1/{datasource}",
     "GET /events/custom/v1/{datasource}",
     "GET /healthz",
     "GET /metrics",
     "GET /readyz",
+    "HEAD /events/custom/v1/{datasource}",
+    "OPTIONS /events/custom/v1/{datasource}",
+    "PATCH /events/custom/v1/{datasource}",
     "POST /api/v1/reload",
     "POST /events/custom/v1/{datasource}",
+    "PUT /events/custom/v1/{datasource}",
 ];
 
 fn operations(document: &Value) -> Vec<(String, String, Value)> {
@@ -50,6 +55,11 @@ fn the_document_is_openapi_3_1_and_lists_every_endpoint() {
         .collect();
     let served: BTreeSet<String> = SERVED.iter().map(|s| s.to_string()).collect();
     assert_eq!(listed, served);
+    let ids: BTreeSet<String> = operations(&document)
+        .iter()
+        .map(|(_, _, operation)| operation["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), SERVED.len(), "operation IDs repeat: {ids:?}");
 
     for (method, path, operation) in operations(&document) {
         let responses = operation["responses"].as_object().unwrap();
@@ -137,6 +147,25 @@ fn every_documented_operation_answers_as_documented() {
 }
 
 #[test]
+fn a_path_segment_that_does_not_decode_is_a_problem() {
+    let server = Server::start(vec![Source::template("app", LOGINS)]);
+    let admin = server.admin_token();
+    let reply = server.send(
+        server
+            .get("/api/v1/subjects/%FF/events")
+            .bearer_auth(&admin),
+    );
+    assert!(
+        reply.problem(400)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8")
+    );
+    let reply = server.send(server.post("/events/custom/v1/%FF"));
+    reply.problem(400);
+}
+
+#[test]
 fn an_unknown_method_is_answered_405_with_allow() {
     let server = Server::start(vec![Source::template("app", LOGINS)]);
     let reply = server.send(server.request(Method::PUT, "/healthz"));
@@ -155,4 +184,7 @@ fn an_unknown_method_is_answered_405_with_allow() {
         reply.problem(405)["detail"],
         "this datasource takes POST only"
     );
+
+    let reply = server.send(server.request(Method::TRACE, "/events/custom/v1/app"));
+    reply.problem(405);
 }

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use super::problem::{Problem, ProblemDetails};
+use super::problem::{Problem, ProblemDetails, Segments};
 use super::{App, now_micros};
 use crate::auth::{self, AuthError};
 use crate::config::{AuthMode, Datasource, MapperSetup};
@@ -17,6 +17,11 @@ use crate::graph::{Rejection, Summary};
 use crate::mapper::{self, Outcome};
 use crate::store::{Ingest, LogEntry, StoreError};
 use crate::template::{Extracted, Template};
+
+/// The path of the push endpoint.
+pub const PUSH_PATH: &str = "/events/custom/v1/{datasource}";
+
+type DatasourcePath = Segments<String>;
 
 /// Why a push was refused as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -120,8 +125,8 @@ enum Handled {
 /// Handles one push: the steps of the request path in order, each able to
 /// end it with its own answer, every answer noted in the event-stream log.
 #[utoipa::path(
-    method(post, get),
-    path = "/events/custom/v1/{datasource}",
+    post,
+    path = PUSH_PATH,
     tag = "push",
     security(("datasource_token" = [])),
     params(("datasource" = String, Path, description = "The datasource's ID in the configuration")),
@@ -130,8 +135,7 @@ enum Handled {
         content_type = "application/json",
         description = "The events, as the sender delivers them: any JSON that the datasource's \
                        `pushEventsPath` selects events from. `application/*+json` is taken too. \
-                       A datasource with a mapper also takes other methods and bodies, and \
-                       hands them to its mapper first.",
+                       A datasource with a mapper takes any body and hands it to its mapper first.",
         example = json!({
             "eventType": "com.okta.event_hook",
             "data": { "events": [{
@@ -145,24 +149,14 @@ enum Handled {
     ),
     responses(
         (status = 202, description = "Stored: at least one event was accepted, was a duplicate, or matched no entity; refused events are listed", body = Summary),
-        (status = 400, description = "The body is not JSON, or could not be read", body = ProblemDetails, content_type = "application/problem+json"),
-        super::openapi::Unauthorized,
-        super::openapi::NotFound,
-        (status = 405, description = "A datasource without a mapper takes POST only", body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Allow" = String, description = "`POST`"))),
-        (status = 408, description = "The body did not arrive within `body_read_timeout_ms`", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over `max_body_bytes`, or holds more than `max_events_per_request` events", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "No event was found, or every event was refused: the problem carries the same members as a 202", body = ProblemDetails, content_type = "application/problem+json"),
-        super::openapi::Internal,
-        (status = 502, description = "The datasource's mapper failed or forwarded a body that is not JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        super::openapi::Busy,
-        (status = "default", description = "The datasource's mapper answered the sender itself (for example Okta's one-time verification) or refused the request with a status of its choosing"),
+        (status = 422, description = "No event was found, or every event was refused: the problem carries the members of a 202 beside its own", body = ProblemDetails, content_type = "application/problem+json"),
+        super::openapi::PushRefusals,
     ),
 )]
 pub async fn push(
     State(app): State<Arc<App>>,
-    Path(datasource_id): Path<String>,
+    Segments(datasource_id): DatasourcePath,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -274,6 +268,29 @@ pub async fn push(
     }
     .instrument(span)
     .await
+}
+
+/// The methods other than POST, for a datasource with a mapper: the mapper
+/// sees the request first and may answer it itself, as senders' handshakes
+/// need (Okta's verification GET, the CloudEvents OPTIONS of Event Grid).
+/// A datasource without a mapper answers 405.
+#[utoipa::path(
+    method(get, head, options, put, patch, delete),
+    path = PUSH_PATH,
+    tag = "push",
+    security(("datasource_token" = []), ()),
+    params(("datasource" = String, Path, description = "The datasource's ID in the configuration")),
+    responses(super::openapi::PushRefusals),
+)]
+pub async fn push_to_mapper(
+    state: State<Arc<App>>,
+    datasource: DatasourcePath,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    push(state, datasource, method, uri, headers, body).await
 }
 
 /// The parts of a request that intake reads.

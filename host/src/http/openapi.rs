@@ -9,8 +9,8 @@ use std::sync::{Arc, LazyLock};
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
 use tower::ServiceBuilder;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -28,11 +28,9 @@ pub(super) fn routes(max_in_flight: usize) -> OpenApiRouter<Arc<App>> {
         ))
         .load_shed()
         .concurrency_limit(max_in_flight);
-    // A datasource with a mapper takes any method, so the push route takes
-    // them all; the document names the two that senders use.
-    let (schemas, paths, _) = routes!(intake::push);
+    let (schemas, paths, push) = routes!(intake::push, intake::push_to_mapper);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes((schemas, paths, any(intake::push).layer(shed)))
+        .routes((schemas, paths, push.layer(shed)))
         .routes(routes!(query::subject_events))
         .routes(routes!(query::erase_subject))
         .routes(routes!(query::datasource_logs))
@@ -46,9 +44,48 @@ pub(super) fn routes(max_in_flight: usize) -> OpenApiRouter<Arc<App>> {
 
 /// The document, built once.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
-    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> =
-        LazyLock::new(|| routes(1).into_openapi());
+    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+        let mut document = routes(1).into_openapi();
+        unique_operation_ids(&mut document);
+        document
+    });
     &DOCUMENT
+}
+
+/// A handler documented for several methods gives each the handler's name;
+/// the document needs an ID per operation, so a shared one gets the method
+/// appended (`push_to_mapper_get`).
+fn unique_operation_ids(document: &mut utoipa::openapi::OpenApi) {
+    fn operations(item: &mut PathItem) -> [(&'static str, &mut Option<Operation>); 8] {
+        [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ]
+    }
+    let mut uses = std::collections::HashMap::<String, usize>::new();
+    for item in document.paths.paths.values_mut() {
+        for (_, operation) in operations(item) {
+            if let Some(id) = operation.as_ref().and_then(|o| o.operation_id.clone()) {
+                *uses.entry(id).or_default() += 1;
+            }
+        }
+    }
+    for item in document.paths.paths.values_mut() {
+        for (method, operation) in operations(item) {
+            let Some(operation) = operation else { continue };
+            if let Some(id) = &mut operation.operation_id
+                && uses[id.as_str()] > 1
+            {
+                *id = format!("{id}_{method}");
+            }
+        }
+    }
 }
 
 /// `GET /api/openapi.json`: this document.
@@ -126,10 +163,11 @@ pub struct Unauthorized(pub ProblemDetails);
 #[response(status = 404, content_type = "application/problem+json")]
 pub struct NotFound(pub ProblemDetails);
 
-/// A query parameter is unknown, repeated, or has a value out of range.
+/// A path segment does not decode, or a query parameter is unknown,
+/// repeated, or has a value out of range.
 #[derive(IntoResponses)]
 #[response(status = 400, content_type = "application/problem+json")]
-pub struct BadQuery(pub ProblemDetails);
+pub struct BadRequest(pub ProblemDetails);
 
 /// The server failed; the cause is in its log, not in the answer.
 #[derive(IntoResponses)]
@@ -144,3 +182,55 @@ pub struct Internal(pub ProblemDetails);
     headers(("Retry-After" = String, description = "Seconds to wait before retrying")),
 )]
 pub struct Busy(pub ProblemDetails);
+
+/// What a push may be refused with, whatever its method.
+#[derive(IntoResponses)]
+pub enum PushRefusals {
+    /// The body is not JSON or could not be read, or the path does not decode.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(ProblemDetails),
+    /// No valid token was presented, or the mapper refused the sender's credentials.
+    #[response(
+        status = 401,
+        content_type = "application/problem+json",
+        headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"eventpush\"`")),
+    )]
+    Unauthorized(ProblemDetails),
+    /// No datasource with this ID is configured.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(ProblemDetails),
+    /// A datasource without a mapper takes POST only.
+    #[response(
+        status = 405,
+        content_type = "application/problem+json",
+        headers(("Allow" = String, description = "`POST`")),
+    )]
+    MethodNotAllowed(ProblemDetails),
+    /// The body did not arrive within `body_read_timeout_ms`.
+    #[response(status = 408, content_type = "application/problem+json")]
+    Timeout(ProblemDetails),
+    /// The body is over `max_body_bytes`, or holds more than
+    /// `max_events_per_request` events.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(ProblemDetails),
+    /// The server failed; the cause is in its log, not in the answer.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(ProblemDetails),
+    /// The datasource's mapper failed (trap, fuel, time, memory, output) or
+    /// forwarded a body that is not JSON.
+    #[response(status = 502, content_type = "application/problem+json")]
+    MapperFailed(ProblemDetails),
+    /// Past `max_in_flight` pushes at once, or every mapper slot stayed busy.
+    #[response(
+        status = 503,
+        content_type = "application/problem+json",
+        headers(("Retry-After" = String, description = "Seconds to wait before retrying")),
+    )]
+    Busy(ProblemDetails),
+    /// The datasource's mapper answered the sender itself (Okta's one-time
+    /// verification, say), or refused the request with a status of its
+    /// choosing and a problem carrying its reason. A mapper's answer may
+    /// also use any status above, with the body and media type it chose.
+    #[response(status = "default")]
+    Mapper,
+}

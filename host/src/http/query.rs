@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::App;
-use super::problem::Problem;
+use super::problem::{Problem, Segments};
 use crate::auth::{self, AuthError};
 use crate::config::Datasource;
 use crate::store::read::{self, LogEntryView, NodeView, SubjectQuery};
@@ -94,12 +94,12 @@ pub struct EntityNodes {
     ),
     responses(
         (status = 200, description = "A page of the subject's events", body = SubjectEvents),
-        super::openapi::BadQuery, super::openapi::Unauthorized, super::openapi::Internal,
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Internal,
     ),
 )]
 pub async fn subject_events(
     State(app): State<Arc<App>>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Answer<SubjectEvents> {
@@ -136,12 +136,12 @@ pub async fn subject_events(
     params(("subject" = String, Path, description = "The subject's ID as the template extracts it")),
     responses(
         (status = 200, description = "The subject's events are gone", body = Erased),
-        super::openapi::Unauthorized, super::openapi::Internal,
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::Internal,
     ),
 )]
 pub async fn erase_subject(
     State(app): State<Arc<App>>,
-    Path(subject): Path<String>,
+    Segments(subject): Segments<String>,
     headers: HeaderMap,
 ) -> Answer<Erased> {
     require_admin(&app, &headers).await?;
@@ -169,12 +169,12 @@ pub async fn erase_subject(
     ),
     responses(
         (status = 200, description = "A page of the datasource's log", body = LogPage),
-        super::openapi::BadQuery, super::openapi::Unauthorized, super::openapi::NotFound, super::openapi::Internal,
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::NotFound, super::openapi::Internal,
     ),
 )]
 pub async fn datasource_logs(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Answer<LogPage> {
@@ -211,12 +211,12 @@ pub async fn datasource_logs(
     ),
     responses(
         (status = 200, description = "A page of matching nodes", body = EntityNodes),
-        super::openapi::BadQuery, super::openapi::Unauthorized, super::openapi::NotFound, super::openapi::Internal,
+        super::openapi::BadRequest, super::openapi::Unauthorized, super::openapi::NotFound, super::openapi::Internal,
     ),
 )]
 pub async fn entity_nodes(
     State(app): State<Arc<App>>,
-    Path((id, entity)): Path<(String, String)>,
+    Segments((id, entity)): Segments<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Answer<EntityNodes> {

@@ -381,7 +381,8 @@ impl Mapper {
 fn check_outcome(outcome: Outcome, limit: usize) -> Result<Outcome, Fault> {
     let size = match &outcome {
         Outcome::Respond(r) => {
-            if !(100..=599).contains(&r.status) {
+            // An interim (1xx) status cannot end a request.
+            if !(200..=599).contains(&r.status) {
                 return Err(Fault::Status(r.status));
             }
             r.body.len()

@@ -104,11 +104,11 @@ pub struct LogEntryView {
     pub unmatched: i64,
     /// Events refused.
     pub rejected: i64,
-    /// Each refused event's index and reason; `null` when no events were read.
-    #[schema(value_type = Option<Vec<crate::graph::Rejection>>)]
+    /// Each refused event's index and reason.
+    #[schema(value_type = Vec<crate::graph::Rejection>)]
     pub rejections: Value,
     /// Children skipped inside kept events.
-    #[schema(value_type = Option<Vec<crate::graph::SkippedChild>>)]
+    #[schema(value_type = Vec<crate::graph::SkippedChild>)]
     pub skipped_children: Value,
     /// What was wrong with a request refused as a whole.
     #[schema(value_type = Option<String>)]
