@@ -9,21 +9,12 @@ use axum::http::Request;
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
-#[path = "../../host/tests/support/okta_app.rs"]
-mod okta_app;
+#[path = "../../host/tests/support/shared.rs"]
+mod shared;
 
-static APP: LazyLock<(tempfile::TempDir, axum::Router, String)> = LazyLock::new(okta_app::okta_app);
+static APP: LazyLock<(tempfile::TempDir, axum::Router, String)> = LazyLock::new(shared::okta_app);
 
-static DOCUMENTED: LazyLock<Vec<u16>> = LazyLock::new(|| {
-    let document = eventpush::http::openapi::document();
-    let item = &document.paths.paths["/events/custom/v1/{datasource}"];
-    let post = item.post.as_ref().expect("the document lists POST");
-    post.responses
-        .responses
-        .keys()
-        .filter_map(|s| s.parse().ok())
-        .collect()
-});
+static DOCUMENTED: LazyLock<Vec<u16>> = LazyLock::new(shared::push_statuses);
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_current_thread()

@@ -5,16 +5,13 @@
 use eventpush::template::Template;
 use libfuzzer_sys::fuzz_target;
 
+#[path = "../../host/tests/support/shared.rs"]
+mod shared;
+
 fuzz_target!(|text: &str| {
     if let Err(problems) = Template::parse(text) {
         assert!(!problems.is_empty(), "refused without a reason");
-        // YAML breaks lines at `\n`, `\r\n` and a lone `\r`; a problem at
-        // the end of the input is on the line after the last break.
-        let breaks = text
-            .replace("\r\n", "\n")
-            .chars()
-            .filter(|c| matches!(c, '\n' | '\r'))
-            .count() as u64;
+        let breaks = shared::yaml_line_breaks(text);
         for problem in problems {
             assert!(
                 problem.line >= 1 && problem.line <= breaks + 1,

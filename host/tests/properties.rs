@@ -80,13 +80,7 @@ proptest! {
     ]) {
         if let Err(problems) = Template::parse(&text) {
             prop_assert!(!problems.is_empty());
-            // YAML breaks lines at `\n`, `\r\n` and a lone `\r`; a problem at
-            // the end of the input is on the line after the last break.
-            let breaks = text
-                .replace("\r\n", "\n")
-                .chars()
-                .filter(|c| matches!(c, '\n' | '\r'))
-                .count() as u64;
+            let breaks = shared::yaml_line_breaks(&text);
             for problem in problems {
                 prop_assert!(problem.line >= 1 && problem.line <= breaks + 1, "{problem:?} in {text:?}");
             }
@@ -107,26 +101,14 @@ proptest! {
     }
 }
 
-#[path = "support/okta_app.rs"]
-mod okta_app;
+#[path = "support/shared.rs"]
+mod shared;
 
-/// The app of [`okta_app::okta_app`], made once and shared by every case.
+/// The app of [`shared::okta_app`], made once and shared by every case.
 fn app() -> &'static (tempfile::TempDir, axum::Router, String) {
     static APP: std::sync::OnceLock<(tempfile::TempDir, axum::Router, String)> =
         std::sync::OnceLock::new();
-    APP.get_or_init(okta_app::okta_app)
-}
-
-/// Every status the OpenAPI document lists for a push.
-fn push_statuses() -> Vec<u16> {
-    let document = eventpush::http::openapi::document();
-    let item = &document.paths.paths["/events/custom/v1/{datasource}"];
-    let post = item.post.as_ref().expect("the document lists POST");
-    post.responses
-        .responses
-        .keys()
-        .filter_map(|status| status.parse().ok())
-        .collect()
+    APP.get_or_init(shared::okta_app)
 }
 
 proptest! {
@@ -164,7 +146,7 @@ proptest! {
         let request = request.body(Body::from(body)).unwrap();
         let response = runtime.block_on(router.oneshot(request)).unwrap();
         let status = response.status();
-        prop_assert!(push_statuses().contains(&status.as_u16()), "answered {status}");
+        prop_assert!(shared::push_statuses().contains(&status.as_u16()), "answered {status}");
         prop_assert!(status != StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

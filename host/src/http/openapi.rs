@@ -174,15 +174,6 @@ pub struct BadRequest(pub ProblemDetails);
 #[response(status = 500, content_type = "application/problem+json")]
 pub struct Internal(pub ProblemDetails);
 
-/// Too busy to take the request now.
-#[derive(IntoResponses)]
-#[response(
-    status = 503,
-    content_type = "application/problem+json",
-    headers(("Retry-After" = String, description = "Seconds to wait before retrying")),
-)]
-pub struct Busy(pub ProblemDetails);
-
 /// What a push may be refused with, whatever its method.
 #[derive(IntoResponses)]
 pub enum PushRefusals {

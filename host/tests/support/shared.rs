@@ -1,6 +1,8 @@
-//! The real router on a real database file, with the shipped Okta template
-//! as datasource `okta` and a push token for it. Shared by the property
-//! tests and the fuzz targets.
+//! What the property tests and the fuzz targets share: the real router on a
+//! real database file, the statuses a push may answer, and where YAML
+//! breaks lines.
+
+#![allow(dead_code, reason = "each user takes the pieces it needs")]
 
 use std::sync::Arc;
 
@@ -10,8 +12,9 @@ use eventpush::http::{App, router};
 use eventpush::mapper::Engine;
 use eventpush::store::{Durability, Store, tokens};
 
-/// The folder holding the database (removed when dropped), the router, and
-/// the push token.
+/// The router with the shipped Okta template as datasource `okta`: the
+/// folder holding the database (removed when dropped), the router, and a
+/// push token for `okta`.
 pub fn okta_app() -> (tempfile::TempDir, axum::Router, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let template =
@@ -36,4 +39,26 @@ pub fn okta_app() -> (tempfile::TempDir, axum::Router, String) {
         .expect("the token is stored");
     let app = Arc::new(App::new(config, store, EnvAdmin::from_env(), Some(engine)));
     (dir, router(app), token.token.expose().to_owned())
+}
+
+/// Every status the OpenAPI document lists for a push.
+pub fn push_statuses() -> Vec<u16> {
+    let document = eventpush::http::openapi::document();
+    let item = &document.paths.paths[eventpush::http::intake::PUSH_PATH];
+    let post = item.post.as_ref().expect("the document lists POST");
+    post.responses
+        .responses
+        .keys()
+        .filter_map(|status| status.parse().ok())
+        .collect()
+}
+
+/// How many line breaks `text` holds for YAML, which breaks lines at `\n`,
+/// `\r\n` and a lone `\r`: a problem at the end of the input is on the line
+/// after the last one.
+pub fn yaml_line_breaks(text: &str) -> u64 {
+    text.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| matches!(c, '\n' | '\r'))
+        .count() as u64
 }
