@@ -91,7 +91,7 @@ impl IntakeError {
             Self::Read(_) => Problem::new(StatusCode::BAD_REQUEST, self.to_string()),
             Self::SlowBody(_) => Problem::new(StatusCode::REQUEST_TIMEOUT, self.to_string()),
             Self::Store(ref e) => Problem::internal(e),
-            Self::MapperBusy => Problem::new(StatusCode::SERVICE_UNAVAILABLE, self.to_string()),
+            Self::MapperBusy => Problem::retry_later(self.to_string()),
             Self::MapperFault(_) | Self::MapperBadJson(_) => {
                 Problem::new(StatusCode::BAD_GATEWAY, self.to_string())
             }
@@ -174,15 +174,8 @@ pub async fn push(
     };
     if datasource.mapper.is_none() && method != Method::POST {
         metrics.request(&datasource.id, 405);
-        let mut response = Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "this datasource takes POST only",
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return Problem::method_not_allowed("this datasource takes POST only", "POST")
+            .into_response();
     }
     let span = tracing::info_span!(
         "push",
@@ -254,13 +247,7 @@ pub async fn push(
                     }
                 }
                 tracing::info!(status = problem.status().as_u16(), "push answered");
-                let mut response = problem.into_response();
-                if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                }
-                response
+                problem.into_response()
             }
         };
         metrics.request(&datasource.id, response.status().as_u16());

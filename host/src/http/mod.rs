@@ -150,16 +150,8 @@ async fn reload(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> 
 
 async fn overloaded(_: tower::BoxError) -> Response {
     crate::metrics::global().shed();
-    let mut response = Problem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the server is at its limit of requests in flight; retry shortly",
-    )
-    .into_response();
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("1"),
-    );
-    response
+    Problem::retry_later("the server is at its limit of requests in flight; retry shortly")
+        .into_response()
 }
 
 /// Every metric, in the OpenMetrics text format Prometheus scrapes.

@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -23,7 +23,8 @@ pub struct Problem {
     status: StatusCode,
     detail: String,
     members: Map<String, Value>,
-    challenge: bool,
+    /// Headers the status calls for: a challenge, `Retry-After`, `Allow`.
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Problem {
@@ -33,16 +34,33 @@ impl Problem {
             status,
             detail: detail.into(),
             members: Map::new(),
-            challenge: false,
+            headers: Vec::new(),
         }
     }
 
     /// 401 with a `WWW-Authenticate` challenge and no hint of what was wrong.
     pub fn unauthorized() -> Self {
-        Self {
-            challenge: true,
-            ..Self::new(StatusCode::UNAUTHORIZED, "missing or invalid credentials")
-        }
+        Self::new(StatusCode::UNAUTHORIZED, "missing or invalid credentials").with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"eventpush\""),
+        )
+    }
+
+    /// 503 with `Retry-After`: too busy now, worth another try shortly.
+    pub fn retry_later(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, detail)
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+
+    /// 405 with `Allow` naming the methods that are taken.
+    pub fn method_not_allowed(detail: impl Into<String>, allow: &'static str) -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, detail)
+            .with_header(header::ALLOW, HeaderValue::from_static(allow))
+    }
+
+    fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// 500 for a fault of ours; the cause is logged here, never sent.
@@ -105,12 +123,11 @@ impl IntoResponse for Problem {
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if self.challenge {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"eventpush\""),
-            );
-        }
+        headers.extend(
+            self.headers
+                .into_iter()
+                .map(|(name, value)| (Some(name), value)),
+        );
         response
     }
 }
