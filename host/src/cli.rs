@@ -465,25 +465,14 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
     } else {
         content_type
     };
-    let (status, answer, stored) = match try_answer(&template, content_type, &body) {
-        Err((400, detail)) if rewritten => (
-            502,
-            json!({ "status": 502, "detail": format!("the mapper forwarded a body that {}", detail.trim_start_matches("the body ")) }),
-            vec![],
-        ),
-        Ok((summary, stored)) => {
-            let status = summary.status();
-            (
-                status,
-                Value::Object(intake::summary_members(&summary)),
-                stored,
-            )
-        }
-        Err((status, detail)) => (
-            status,
-            json!({ "status": status, "detail": detail }),
-            vec![],
-        ),
+    // The answer as the server builds it: a summary, or a problem.
+    let (answer, stored) = match try_answer(&template, content_type, &body, rewritten) {
+        Ok((summary, stored)) => (intake::answer_body(&summary), stored),
+        Err(refused) => (Err(refused.into_problem()), vec![]),
+    };
+    let (status, answer) = match answer {
+        Ok(members) => (202, Value::Object(members)),
+        Err(problem) => (problem.status().as_u16(), json!(problem.details())),
     };
     let mut output = json!({ "status": status, "answer": answer, "stored": stored });
     if let Some(receipt) = receipt {
@@ -575,14 +564,15 @@ fn try_mapper(
     })
 }
 
-type TryOutcome = Result<(Summary, Vec<Value>), (u16, String)>;
-
-fn try_answer(template: &Template, content_type: &str, body: &[u8]) -> TryOutcome {
-    if let Err(e) = intake::require_json(Some(content_type)) {
-        return Err((415, e.to_string()));
-    }
-    let payload: Value = serde_json::from_slice(body)
-        .map_err(|e| (400, format!("the body is not valid JSON: {e}")))?;
+/// What extraction finds in `body`, or why the server would refuse it.
+fn try_answer(
+    template: &Template,
+    content_type: &str,
+    body: &[u8],
+    rewritten: bool,
+) -> Result<(Summary, Vec<Value>), intake::IntakeError> {
+    intake::require_json(Some(content_type))?;
+    let payload = intake::parse_payload(body, rewritten)?;
     let ingest = intake::extract(
         template,
         &payload,
@@ -596,8 +586,7 @@ fn try_answer(template: &Template, content_type: &str, body: &[u8]) -> TryOutcom
             summary: Summary::default(),
             mapper: None,
         },
-    )
-    .map_err(|e| (413, e.to_string()))?;
+    )?;
     let mut summary = ingest.summary;
     // Nothing is stored, so every matched event counts as new.
     summary.accepted = ingest.events.len();

@@ -219,6 +219,35 @@ fn try_prints_the_answer_and_what_would_be_stored() {
 }
 
 #[test]
+fn try_prints_the_answer_the_server_gives() {
+    let server = Server::start(vec![Source::okta("okta")]);
+    let token = server.token("okta");
+    for body in [r#"{"data": {"events": []}}"#, r#"{"data": {"events": ["#] {
+        let payload = server.dir().join("payload.json");
+        std::fs::write(&payload, body).unwrap();
+        let ran = run_in(
+            server.dir(),
+            &[
+                "try",
+                "--template",
+                &okta_template().to_string_lossy(),
+                &payload.to_string_lossy(),
+            ],
+        );
+        let out = stdout_json(&ran);
+        let reply = server.send(
+            server
+                .post("/events/custom/v1/okta")
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(body),
+        );
+        assert_eq!(out["status"], reply.status, "{out:#}");
+        assert_eq!(out["answer"], reply.json(), "{body}");
+    }
+}
+
+#[test]
 fn try_exits_1_for_malformed_json() {
     let dir = tempfile::tempdir().unwrap();
     let payload = dir.path().join("broken.json");

@@ -78,7 +78,8 @@ pub enum IntakeError {
 }
 
 impl IntakeError {
-    fn into_problem(self) -> Problem {
+    /// The answer the sender gets.
+    pub fn into_problem(self) -> Problem {
         match self {
             Self::TooLarge { .. } | Self::TooManyEvents { .. } => {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.to_string())
@@ -352,14 +353,7 @@ async fn handle(
         }
     };
 
-    let payload: Value =
-        serde_json::from_slice(&body).map_err(|e| match (rewritten, body.is_empty()) {
-            (true, _) => IntakeError::MapperBadJson(e.to_string()),
-            (false, true) => {
-                IntakeError::Malformed("the body is empty; send the events as JSON".into())
-            }
-            (false, false) => IntakeError::Malformed(format!("the body is not valid JSON: {e}")),
-        })?;
+    let payload = parse_payload(&body, rewritten)?;
     let ingest = extract(
         &datasource.template,
         &payload,
@@ -447,6 +441,18 @@ fn respond(answer: mapper::Response) -> Response {
         .entry(header::X_CONTENT_TYPE_OPTIONS)
         .or_insert(HeaderValue::from_static("nosniff"));
     response
+}
+
+/// Parses the body as JSON; a body a mapper `rewrote` that does not parse
+/// is the mapper's fault, not the sender's.
+pub fn parse_payload(body: &[u8], rewritten: bool) -> Result<Value, IntakeError> {
+    serde_json::from_slice(body).map_err(|e| match (rewritten, body.is_empty()) {
+        (true, _) => IntakeError::MapperBadJson(e.to_string()),
+        (false, true) => {
+            IntakeError::Malformed("the body is empty; send the events as JSON".into())
+        }
+        (false, false) => IntakeError::Malformed(format!("the body is not valid JSON: {e}")),
+    })
 }
 
 /// Runs the template over `payload` and fills `ingest` with what it found;
@@ -537,24 +543,26 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, IntakeError> {
 
 /// 202 with the summary, or 422 as a problem carrying the same members.
 fn answer(summary: &Summary) -> Response {
-    let members = summary_members(summary);
+    match answer_body(summary) {
+        Ok(members) => (StatusCode::ACCEPTED, axum::Json(Value::Object(members))).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// The body of a 202 for `summary`, or the 422 problem when no event was
+/// found or every one was refused.
+pub fn answer_body(summary: &Summary) -> Result<Map<String, Value>, Problem> {
+    let members = match serde_json::to_value(summary) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
     if summary.status() == 202 {
-        return (StatusCode::ACCEPTED, axum::Json(Value::Object(members))).into_response();
+        return Ok(members);
     }
     let detail = if summary.found() == 0 {
         "`pushEventsPath` found no events in the body".to_owned()
     } else {
         format!("all {} events were rejected", summary.found())
     };
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
-        .with_members(members)
-        .into_response()
-}
-
-/// The members of a summary as a JSON object, for `try`.
-pub fn summary_members(summary: &Summary) -> Map<String, Value> {
-    match serde_json::to_value(summary) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    }
+    Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with_members(members))
 }

@@ -111,16 +111,22 @@ pub struct ProblemDetails {
     pub members: Map<String, Value>,
 }
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let body = ProblemDetails {
+impl Problem {
+    /// The body sent, for callers that show it rather than answer with it.
+    pub fn details(&self) -> ProblemDetails {
+        ProblemDetails {
             kind: "about:blank",
             title: self.status.canonical_reason().unwrap_or("Error"),
             status: self.status.as_u16(),
-            detail: self.detail,
-            members: self.members,
-        };
-        let mut response = (self.status, Json(body)).into_response();
+            detail: self.detail.clone(),
+            members: self.members.clone(),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.details())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.extend(
