@@ -4,7 +4,8 @@
 //! Run with `cargo bench -p eventpush --bench load` (wrk comes from
 //! `scripts/install-tools`). Options after `--`: `--duration SECONDS`
 //! (default 10), `--grow-to EVENTS` (default 1000000; 0 skips the grown
-//! database).
+//! database), `--mapper-pairs N` (only the mapper's cost: N runs without
+//! and with `okta-verify`, alternating, and their median difference).
 //!
 //! Ceilings: a bare axum handler that reads the body, parses it as JSON and
 //! answers 202; and the raw rusqlite insert of the rows the store writes.
@@ -26,12 +27,14 @@ const DATASOURCES_FOR_RSS: usize = 10;
 struct Options {
     duration: Duration,
     grow_to: usize,
+    mapper_pairs: usize,
 }
 
 fn options() -> Options {
     let mut options = Options {
         duration: Duration::from_secs(10),
         grow_to: 1_000_000,
+        mapper_pairs: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -43,6 +46,7 @@ fn options() -> Options {
         match arg.as_str() {
             "--duration" => options.duration = Duration::from_secs(value()),
             "--grow-to" => options.grow_to = value() as usize,
+            "--mapper-pairs" => options.mapper_pairs = value() as usize,
             // cargo bench passes `--bench`; criterion-style filters are not used here.
             _ => {}
         }
@@ -72,6 +76,9 @@ fn main() {
         "wrk: 1 thread, {CONNECTIONS} keep-alive connections, {} s per run\n",
         options.duration.as_secs()
     );
+    if options.mapper_pairs > 0 {
+        return mapper_pairs(work.path(), options.mapper_pairs, &load);
+    }
 
     // Ceiling 1: a bare handler.
     let bare = bare_server();
@@ -248,6 +255,51 @@ fn main() {
         ms(batch.p99_us)
     );
     println!("peak RSS, 10 datasources with okta-verify: {many_rss:.1} MiB; target < 150 MiB");
+}
+
+/// Runs `wrk` against a base URL and its `(path, token)` targets, with the
+/// events per request and a run ID.
+type RunLoad<'a> = dyn Fn(&str, &[(String, String)], usize, &str) -> wrk::Outcome + 'a;
+
+/// What `okta-verify` adds per request under load, from `pairs` runs of
+/// the same datasource without and with it, alternating so that drift in
+/// the machine's speed falls on both; the median difference is printed.
+fn mapper_pairs(work: &Path, pairs: usize, load: &RunLoad) {
+    let plain = Server::start(work, "pairs-plain", 1, None, None);
+    let mapped = Server::start(work, "pairs-mapped", 1, Some("builtin:okta-verify"), None);
+    let mut time_added = Vec::new();
+    let mut cpu_added = Vec::new();
+    for pair in 1..=pairs {
+        let run = |server: &Server, what: &str| {
+            let outcome = load(&server.base, &server.targets, 1, &format!("{what}-{pair}"));
+            let cpu = server.cpu_per_request(&outcome);
+            (1e6 / outcome.requests_per_second(), cpu.request_threads)
+        };
+        let (plain_time, plain_cpu) = run(&plain, "plain");
+        let (mapped_time, mapped_cpu) = run(&mapped, "mapped");
+        println!(
+            "pair {pair}: time per request {plain_time:.1} µs without, {mapped_time:.1} µs with okta-verify (+{:.1}); request-thread CPU {plain_cpu:.1} µs, {mapped_cpu:.1} µs (+{:.1})",
+            mapped_time - plain_time,
+            mapped_cpu - plain_cpu
+        );
+        time_added.push(mapped_time - plain_time);
+        cpu_added.push(mapped_cpu - plain_cpu);
+    }
+    println!(
+        "okta-verify adds, median of {pairs} pairs: {:.1} µs of time per request at saturation, {:.1} µs of request-thread CPU; target <= 25 µs",
+        median(&mut time_added),
+        median(&mut cpu_added)
+    );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    }
 }
 
 /// Waits for the kernel to write every dirty page to disk.
