@@ -1,14 +1,7 @@
-//! Builds the bundled mappers in `plugins/` and exposes them to the binary
-//! as `builtin:NAME`, so that tests and `serve` always run the mappers that
-//! match the source. The hostile mappers of the tests, in `tests/mappers/`,
-//! are built the same way and listed for the tests.
-//!
-//! The bundled mappers are built for `wasm32-unknown-unknown`, linked into
-//! components by `wasm-component-ld` (each workspace's `.cargo/config.toml`
-//! names it): they import only the host interface, and a component without
-//! the WASI adapter instantiates faster. The test mappers are built for
-//! `wasm32-wasip2`, as vendors build theirs, to test what WASI lets a
-//! mapper try; their `panic` is built both ways.
+//! Builds the bundled mappers in `plugins/` for `wasm32-wasip2` and exposes
+//! them to the binary as `builtin:NAME`, so that tests and `serve` always
+//! run the mappers that match the source. The hostile mappers of the tests,
+//! in `tests/mappers/`, are built the same way and listed for the tests.
 //!
 //! The plugins are their own Cargo workspace with their own target
 //! directory (`plugins/target`). The nested cargo must not inherit what the
@@ -19,10 +12,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The target of the bundled mappers.
-const LEAN: &str = "wasm32-unknown-unknown";
-/// The target vendors build for, and the test mappers.
-const WASI: &str = "wasm32-wasip2";
+const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
@@ -42,10 +32,10 @@ fn main() {
         root.join("rust-toolchain.toml").display()
     );
     let toolchain = Toolchain::find(&root);
-    toolchain.require_targets(&[LEAN, WASI]);
+    toolchain.require_target();
 
     let out_dir = PathBuf::from(env("OUT_DIR"));
-    let builtins = build_workspace(&toolchain, &root.join("plugins"), LEAN, None);
+    let builtins = build_workspace(&toolchain, &root.join("plugins"));
     let mut generated = String::from("/// Bundled mappers: `(name, component bytes)`.\n");
     generated += "pub const BUILTINS: &[(&str, &[u8])] = &[\n";
     for (name, wasm) in &builtins {
@@ -63,12 +53,7 @@ fn main() {
     // by path, never embedded in the binary.
     let test_mappers = root.join("tests/mappers");
     if test_mappers.join("Cargo.toml").exists() {
-        let mut built = build_workspace(&toolchain, &test_mappers, WASI, None);
-        // A panic's message reaches the log by the guest SDK's hook where
-        // the target has no standard error.
-        for (name, wasm) in build_workspace(&toolchain, &test_mappers, LEAN, Some("panic")) {
-            built.push((format!("{name}-lean"), wasm));
-        }
+        let built = build_workspace(&toolchain, &test_mappers);
         let mut list = String::from("/// Test mappers: `(name, path to the component)`.\n");
         list += "pub const TEST_MAPPERS: &[(&str, &str)] = &[\n";
         for (name, wasm) in &built {
@@ -82,20 +67,10 @@ fn main() {
     }
 }
 
-/// Builds every crate of the workspace at `dir` (or only `only`) for
-/// `target`, in its own target directory, and returns `(crate folder,
-/// component path)` pairs.
-fn build_workspace(
-    toolchain: &Toolchain,
-    dir: &Path,
-    target: &str,
-    only: Option<&str>,
-) -> Vec<(String, PathBuf)> {
-    let mut names = plugin_names(dir);
-    println!(
-        "cargo::rerun-if-changed={}",
-        dir.join(".cargo/config.toml").display()
-    );
+/// Builds every crate of the workspace at `dir` for the target, in its own
+/// target directory, and returns `(crate folder, component path)` pairs.
+fn build_workspace(toolchain: &Toolchain, dir: &Path) -> Vec<(String, PathBuf)> {
+    let names = plugin_names(dir);
     println!(
         "cargo::rerun-if-changed={}",
         dir.join("Cargo.toml").display()
@@ -114,12 +89,9 @@ fn build_workspace(
             dir.join(name).join("Cargo.toml").display()
         );
     }
-    if let Some(only) = only {
-        names.retain(|name| name == only);
-    }
     let target_dir = dir.join("target");
-    build(toolchain, dir, target, only, &target_dir);
-    let out = target_dir.join(target).join("release");
+    build(toolchain, &dir.join("Cargo.toml"), &target_dir);
+    let out = target_dir.join(TARGET).join("release");
     names
         .into_iter()
         .map(|name| {
@@ -184,8 +156,8 @@ impl Toolchain {
         }
     }
 
-    /// Fails early, with the command that fixes it, when a target is missing.
-    fn require_targets(&self, targets: &[&str]) {
+    /// Fails early, with the command that fixes it, when the target is missing.
+    fn require_target(&self) {
         let sysroot = self
             .command("rustc", "RUSTC")
             .args(["--print", "sysroot"])
@@ -196,23 +168,15 @@ impl Toolchain {
         let Some(sysroot) = sysroot else {
             return;
         };
-        let missing: Vec<&str> = targets
-            .iter()
-            .copied()
-            .filter(|target| {
-                !Path::new(&sysroot)
-                    .join("lib/rustlib")
-                    .join(target)
-                    .exists()
-            })
-            .collect();
+        let installed = Path::new(&sysroot)
+            .join("lib/rustlib")
+            .join(TARGET)
+            .exists();
         let toolchain = self.pinned.as_deref().unwrap_or("this toolchain");
         assert!(
-            missing.is_empty(),
-            "\n\nthe {} target(s) are not installed for {toolchain}; the mappers need them.\n\
-             run: rustup target add {}\n\n",
-            missing.join(", "),
-            targets.join(" ")
+            installed,
+            "\n\nthe `{TARGET}` target is not installed for {toolchain}; the bundled mappers \
+             need it.\nrun: rustup target add {TARGET}\n\n"
         );
     }
 }
@@ -227,16 +191,18 @@ fn pinned_channel(root: &Path) -> Option<String> {
     })
 }
 
-fn build(toolchain: &Toolchain, dir: &Path, target: &str, only: Option<&str>, target_dir: &Path) {
-    let manifest = dir.join("Cargo.toml");
+fn build(toolchain: &Toolchain, manifest: &Path, target_dir: &Path) {
     let mut command = toolchain.command("cargo", "CARGO");
     command
-        // Run in the workspace, so that its `.cargo/config.toml` applies.
-        .current_dir(dir)
-        .args(["build", "--release", "--locked", "--target", target])
-        .args(only.map(|name| ["--package", name]).into_iter().flatten())
-        .arg("--manifest-path")
-        .arg(&manifest)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            TARGET,
+            "--manifest-path",
+        ])
+        .arg(manifest)
         .arg("--target-dir")
         .arg(target_dir);
     for inherited in [
@@ -258,8 +224,8 @@ fn build(toolchain: &Toolchain, dir: &Path, target: &str, only: Option<&str>, ta
         .expect("failed to run cargo for the mappers");
     assert!(
         status.success(),
-        "building the mappers of `{}` for `{target}` failed (see the output above); \
-         if the target is missing, run: rustup target add {target}",
+        "building the mappers of `{}` failed (see the output above); \
+         if the `{TARGET}` target is missing, run: rustup target add {TARGET}",
         manifest.display()
     );
 }

@@ -6,8 +6,7 @@
 //! in constant time, so a secret's bytes never enter the mapper's memory.
 //!
 //! The mapper has no files, environment, sockets or clock besides these;
-//! anything it prints to stdout or stderr (under `wasm32-wasip2`) lands in
-//! the host's log as well.
+//! anything it prints to stdout or stderr lands in the host's log as well.
 
 pub use crate::__bindings::eventpush::mapper::host::{Algorithm, KeyFormat, Level, SignatureError};
 

@@ -50,18 +50,6 @@ pub use serde_json;
 
 pub use __bindings::eventpush::mapper::types::{Outcome, Rejection, Request, Response};
 
-/// Sends a panic's message to the host's log where the target has no
-/// standard error (`wasm32-unknown-unknown`); under WASI the standard
-/// library prints it to stderr, which the host logs already. Called by the
-/// export macro at the start of each request.
-#[doc(hidden)]
-pub fn __report_panics() {
-    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-    std::panic::set_hook(Box::new(|info| {
-        host::log(host::Level::Error, &info.to_string());
-    }));
-}
-
 // The generated bindings. They lift and lower values across the component
 // boundary with raw pointers, which cannot be done without `unsafe`; the
 // export macro reaches them by this path from the mapper's crate.

@@ -25,7 +25,6 @@ macro_rules! export_mapper {
 
             impl $crate::__bindings::Guest for Mapper {
                 fn map(request: $crate::Request) -> $crate::Outcome {
-                    $crate::__report_panics();
                     $map(request)
                 }
             }

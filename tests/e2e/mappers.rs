@@ -804,7 +804,6 @@ fn test_of(mapper: &str) -> Option<fn()> {
         "huge-body" => huge_body_is_refused_over_the_output_limit,
         "loop-forever" => loop_forever_is_stopped_by_fuel_or_by_its_time_limit,
         "panic" => panic_is_reported_as_a_trap,
-        "panic-lean" => panic_without_wasi_is_reported_with_its_message,
         "rewrite" => rewrite_reshapes_a_bare_event_into_the_templates_envelope,
         "stack-overflow" => stack_overflow_is_reported_as_a_trap_and_the_server_stays_up,
         _ => return None,
@@ -1005,18 +1004,7 @@ fn allocate_forever_is_stopped_at_its_memory_limit() {
 
 #[test]
 fn panic_is_reported_as_a_trap() {
-    assert_panic_reported("panic");
-}
-
-/// Built for `wasm32-unknown-unknown`, where nothing reads stderr: the guest
-/// SDK sends the message through the host's log instead.
-#[test]
-fn panic_without_wasi_is_reported_with_its_message() {
-    assert_panic_reported("panic-lean");
-}
-
-fn assert_panic_reported(mapper: &str) {
-    let server = Server::start(vec![hostile("panicky", mapper), healthy()]);
+    let server = Server::start(vec![hostile("panicky", "panic"), healthy()]);
 
     assert_fault_contained(&server, "panicky", "trap", "trapped");
 

@@ -1,8 +1,7 @@
 //! Panics on every request.
 //!
 //! The message is fixed and carries nothing of the request. The panic is
-//! printed to stderr (built for `wasm32-unknown-unknown`, the SDK sends it to
-//! the host's log instead) and then traps. The host must report the call as a trap,
+//! printed to stderr and then traps. The host must report the call as a trap,
 //! answer the sender with a 5xx, and log the mapper's stderr as the mapper's
 //! own output, within its log budget.
 
