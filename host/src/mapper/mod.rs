@@ -38,9 +38,6 @@ mod bindings {
     });
 }
 
-/// Bytes of a pooled linear memory kept resident between calls.
-const RESIDENT_MEMORY: usize = 4 << 20;
-
 /// How often the epoch advances; a call's time limit is counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
@@ -210,12 +207,8 @@ impl Engine {
     /// compiled mappers in `cache_dir` when given.
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, LoadError> {
         let mut pool = PoolingAllocationConfig::default();
-        // What a call touches stays resident for the next one: a Rust
-        // mapper's 1 MiB stack and its data, and the copy of a request of up
-        // to a few MiB. Pages past it are handed back to the kernel at the
-        // end of each call, and faulted in again by the next.
         pool.max_memory_size(Limits::MAX_MEMORY)
-            .linear_memory_keep_resident(RESIDENT_MEMORY)
+            .linear_memory_keep_resident(1 << 20)
             .table_keep_resident(1 << 16)
             .pagemap_scan(wasmtime::Enabled::Auto);
         let mut config = Config::new();
@@ -223,19 +216,7 @@ impl Engine {
             .consume_fuel(true)
             .epoch_interruption(true)
             .max_wasm_stack(512 << 10)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-            // Bounds are checked in the compiled code instead of by guard
-            // pages and signals. With guard pages, wasmtime shrinks a slot's
-            // accessible memory back to the initial size with `mprotect` for
-            // every new instance, and each `memory.grow` widens it again:
-            // two page-table changes, each flushing the TLB of every core,
-            // per call of any mapper that grows its memory (a copy of a
-            // large body does). The explicit checks cost the guest some
-            // compute, of which mappers do little; the 64 KiB call of the
-            // mapper benchmark went from 28.3 to 19.2 µs.
-            .signals_based_traps(false)
-            .memory_guard_size(0)
-            .memory_reservation(Limits::MAX_MEMORY as u64);
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = wasmtime::Engine::new(&config).map_err(LoadError::Engine)?;
 
         let mut linker = Linker::new(&engine);
@@ -275,7 +256,7 @@ impl Engine {
         if !is_component(bytes) {
             return Err(invalid(
                 "the file is not a WebAssembly component (a core module, or not WebAssembly at all); \
-                 build it for `wasm32-wasip2`, or for `wasm32-unknown-unknown` linked by `wasm-component-ld`"
+                 build it for `wasm32-wasip2`"
                     .into(),
             ));
         }
