@@ -24,6 +24,10 @@ use eventpush::template::Template;
 const CONNECTIONS: u32 = 64;
 const DATASOURCES_FOR_RSS: usize = 10;
 
+/// Runs `wrk` against a base URL and its `(path, token)` targets, with the
+/// events per request and a run ID.
+type RunLoad<'a> = dyn Fn(&str, &[(String, String)], usize, &str) -> wrk::Outcome + 'a;
+
 struct Options {
     duration: Duration,
     grow_to: usize,
@@ -77,7 +81,8 @@ fn main() {
         options.duration.as_secs()
     );
     if options.mapper_pairs > 0 {
-        return mapper_pairs(work.path(), options.mapper_pairs, &load);
+        mapper_pairs(work.path(), options.mapper_pairs, &load);
+        return;
     }
 
     // Ceiling 1: a bare handler.
@@ -257,13 +262,10 @@ fn main() {
     println!("peak RSS, 10 datasources with okta-verify: {many_rss:.1} MiB; target < 150 MiB");
 }
 
-/// Runs `wrk` against a base URL and its `(path, token)` targets, with the
-/// events per request and a run ID.
-type RunLoad<'a> = dyn Fn(&str, &[(String, String)], usize, &str) -> wrk::Outcome + 'a;
-
 /// What `okta-verify` adds per request under load, from `pairs` runs of
-/// the same datasource without and with it, alternating so that drift in
-/// the machine's speed falls on both; the median difference is printed.
+/// the same datasource without and with it, one after the other, so that
+/// drift in the machine's speed falls on both; the median difference is
+/// printed.
 fn mapper_pairs(work: &Path, pairs: usize, load: &RunLoad) {
     let plain = Server::start(work, "pairs-plain", 1, None, None);
     let mapped = Server::start(work, "pairs-mapped", 1, Some("builtin:okta-verify"), None);
@@ -272,11 +274,25 @@ fn mapper_pairs(work: &Path, pairs: usize, load: &RunLoad) {
     for pair in 1..=pairs {
         let run = |server: &Server, what: &str| {
             let outcome = load(&server.base, &server.targets, 1, &format!("{what}-{pair}"));
+            assert!(
+                outcome.non_2xx == 0 && outcome.socket_errors == 0 && outcome.timeouts == 0,
+                "{what}: {} not 2xx, {} socket errors, {} timeouts",
+                outcome.non_2xx,
+                outcome.socket_errors,
+                outcome.timeouts
+            );
             let cpu = server.cpu_per_request(&outcome);
             (1e6 / outcome.requests_per_second(), cpu.request_threads)
         };
-        let (plain_time, plain_cpu) = run(&plain, "plain");
-        let (mapped_time, mapped_cpu) = run(&mapped, "mapped");
+        // Which goes first alternates, so that a steady drift of the
+        // machine's speed favours neither.
+        let ((plain_time, plain_cpu), (mapped_time, mapped_cpu)) = if pair % 2 == 1 {
+            let plain_run = run(&plain, "plain");
+            (plain_run, run(&mapped, "mapped"))
+        } else {
+            let mapped_run = run(&mapped, "mapped");
+            (run(&plain, "plain"), mapped_run)
+        };
         println!(
             "pair {pair}: time per request {plain_time:.1} µs without, {mapped_time:.1} µs with okta-verify (+{:.1}); request-thread CPU {plain_cpu:.1} µs, {mapped_cpu:.1} µs (+{:.1})",
             mapped_time - plain_time,

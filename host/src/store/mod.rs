@@ -445,6 +445,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_child_seen_again_unchanged_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let with_index = |id: &str| {
+            let mut event = event(id, "one", "shared");
+            let child = &mut event.children[0];
+            child.attributes = Map::from_iter([("name".to_owned(), json!("Shared"))]);
+            // Indexed pairs as a template lists them, not in sorted order.
+            child.indexed = vec![
+                ("type".into(), "group".into()),
+                ("id".into(), "shared".into()),
+                ("alternate".into(), "Shared".into()),
+            ];
+            event
+        };
+        store
+            .ingest(ingest(vec![with_index("e1")], 10, 50))
+            .await
+            .unwrap();
+        store
+            .ingest(ingest(vec![with_index("e2")], 20, 50))
+            .await
+            .unwrap();
+
+        let updated_at: i64 = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT updated_at FROM nodes WHERE unique_id = 'shared'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(updated_at, 10, "the unchanged child was written again");
+    }
+
+    #[tokio::test]
     async fn log_sweep_removes_old_entries_behind_newer_ones() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();

@@ -403,10 +403,11 @@ const INDEX_ROWS: &str = "SELECT name, value FROM node_attributes WHERE node = ?
 
 /// The index rows of a node, sorted.
 ///
-/// Sorted here rather than by the query: SQLite plans `ORDER BY rowid`
-/// after a bound `node = ?` anew for every value bound, so a cached
-/// statement with it was compiled again on each use, a seventh of the
-/// writer's time under load.
+/// Sorted here rather than by the query: with `ORDER BY rowid` after a
+/// bound `node = ?`, SQLite's plan depends on the value bound, so clearing
+/// the bindings (which rusqlite does when a statement goes back to its
+/// cache) marks the statement stale, and it was compiled again on each
+/// use: a seventh of the writer's time under load.
 fn index_rows(conn: &Connection, node: i64) -> Result<Vec<(String, String)>, StoreError> {
     let mut rows: Vec<(String, String)> = conn
         .prepare_cached(INDEX_ROWS)?
