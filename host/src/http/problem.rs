@@ -112,28 +112,28 @@ pub struct ProblemDetails {
 }
 
 impl Problem {
-    /// The body sent, for callers that show it rather than answer with it.
-    pub fn details(&self) -> ProblemDetails {
-        ProblemDetails {
+    /// The body sent, and the headers beside it; for callers that show the
+    /// body rather than answer with it, too.
+    pub fn into_parts(self) -> (ProblemDetails, Vec<(HeaderName, HeaderValue)>) {
+        let details = ProblemDetails {
             kind: "about:blank",
             title: self.status.canonical_reason().unwrap_or("Error"),
             status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            members: self.members.clone(),
-        }
+            detail: self.detail,
+            members: self.members,
+        };
+        (details, self.headers)
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.details())).into_response();
+        let status = self.status;
+        let (details, extra) = self.into_parts();
+        let mut response = (status, Json(details)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        headers.extend(
-            self.headers
-                .into_iter()
-                .map(|(name, value)| (Some(name), value)),
-        );
+        headers.extend(extra.into_iter().map(|(name, value)| (Some(name), value)));
         response
     }
 }
@@ -166,7 +166,18 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(Self(value)),
+            // A 500 from axum is a routing fault of ours: logged, not shown.
+            Err(rejection) if rejection.status().is_server_error() => {
+                Err(Problem::internal(&rejection))
+            }
             Err(rejection) => Err(Problem::new(rejection.status(), rejection.body_text())),
         }
+    }
+}
+
+/// A store that fails is a fault of ours: 500, the cause logged.
+impl From<crate::store::StoreError> for Problem {
+    fn from(error: crate::store::StoreError) -> Self {
+        Self::internal(&error)
     }
 }

@@ -117,8 +117,7 @@ pub async fn subject_events(
     let page = app
         .store
         .read(move |conn| read::events_of_subject(conn, &q))
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+        .await?;
     Ok(Json(SubjectEvents {
         subject,
         events: page.items,
@@ -145,11 +144,7 @@ pub async fn erase_subject(
     headers: HeaderMap,
 ) -> Answer<Erased> {
     require_admin(&app, &headers).await?;
-    let erased = app
-        .store
-        .erase(&subject)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let erased = app.store.erase(&subject).await?;
     tracing::info!(erased, "subject erased");
     Ok(Json(Erased {
         subject,
@@ -186,8 +181,7 @@ pub async fn datasource_logs(
     let page = app
         .store
         .read(move |conn| read::log_entries(conn, &datasource.id, before, limit))
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+        .await?;
     Ok(Json(LogPage {
         entries: page.items,
         next: page.next,
@@ -258,8 +252,7 @@ pub async fn entity_nodes(
     let page = app
         .store
         .read(move |conn| read::nodes_by_attributes(conn, &ds, &entity, &filters, before, limit))
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+        .await?;
     Ok(Json(EntityNodes {
         datasource: datasource.id.clone(),
         entity: template_entity.name.clone(),
