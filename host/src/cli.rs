@@ -447,10 +447,7 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
         )? {
             MapperStep::Answered(output) => {
                 let status = output["status"].as_u64().unwrap_or(500) as u16;
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&output).expect("JSON values serialize")
-                );
+                print_output(&output)?;
                 return Ok(exit_for(status));
             }
             MapperStep::Forward(new, changed, done) => {
@@ -472,17 +469,34 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
     };
     let (status, answer) = match answer {
         Ok(members) => (202, Value::Object(members)),
-        Err(problem) => (problem.status().as_u16(), json!(problem.details())),
+        Err(problem) => shown(problem),
     };
     let mut output = json!({ "status": status, "answer": answer, "stored": stored });
     if let Some(receipt) = receipt {
         output["mapper"] = json!(receipt);
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&output).expect("JSON values serialize")
-    );
+    print_output(&output)?;
     Ok(exit_for(status))
+}
+
+/// Prints `try`'s output. A reader that stops early (`| head`) is not an
+/// error of ours: what it did not read is dropped.
+fn print_output(output: &Value) -> anyhow::Result<()> {
+    use std::io::Write as _;
+
+    let text = serde_json::to_string_pretty(output).expect("JSON values serialize");
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("failed to write the output"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A problem's status and the body the server sends with it.
+fn shown(problem: crate::http::problem::Problem) -> (u16, Value) {
+    let status = problem.status().as_u16();
+    (status, json!(problem.into_parts().0))
 }
 
 fn exit_for(status: u16) -> ExitCode {
@@ -547,8 +561,13 @@ fn try_mapper(
             json!({ "status": status, "answer": answer, "stored": [], "mapper": receipt }),
         )
     };
+    // Faults and refusals are answered as the server answers them.
+    let refused = |error: intake::IntakeError| {
+        let (status, answer) = shown(error.into_problem());
+        answered(status, answer)
+    };
     Ok(match outcome {
-        Err(fault) => answered(502, json!({ "status": 502, "detail": fault.to_string() })),
+        Err(fault) => refused(intake::IntakeError::MapperFault(fault)),
         Ok(Outcome::Respond(r)) => answered(
             r.status,
             json!({
@@ -556,9 +575,10 @@ fn try_mapper(
                 "body": String::from_utf8_lossy(&r.body),
             }),
         ),
-        Ok(Outcome::Reject(r)) => {
-            answered(r.status, json!({ "status": r.status, "detail": r.reason }))
-        }
+        Ok(Outcome::Reject(r)) => refused(intake::IntakeError::MapperRejected {
+            status: r.status,
+            reason: r.reason,
+        }),
         Ok(Outcome::Forward(None)) => MapperStep::Forward(request.body, false, receipt),
         Ok(Outcome::Forward(Some(new))) => MapperStep::Forward(new, true, receipt),
     })

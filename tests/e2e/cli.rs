@@ -187,6 +187,26 @@ entities:
 }
 
 #[test]
+fn try_whose_reader_stops_early_ends_quietly() {
+    let sample = repo_path("tests/e2e/fixtures/okta-event-hook.json");
+    let mut child = eventpush()
+        .args(["try", "--template"])
+        .arg(okta_template())
+        .arg(&sample)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("eventpush starts");
+    // The reader goes away before the answer is printed, as `| head -0` would.
+    drop(child.stdout.take());
+
+    let out = child.wait_with_output().expect("eventpush ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
 fn try_prints_the_answer_and_what_would_be_stored() {
     let dir = tempfile::tempdir().unwrap();
     let sample = repo_path("tests/e2e/fixtures/okta-event-hook.json");
