@@ -46,15 +46,6 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
-fn okta_template() -> &'static Template {
-    static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../templates/okta-event-hooks.yaml");
-        Template::load(&path).expect("the shipped template loads")
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -90,7 +81,7 @@ proptest! {
     /// Extraction gives every selected event an outcome, whatever the payload.
     #[test]
     fn extraction_answers_any_json(payload in json()) {
-        let template = okta_template();
+        let template = shared::okta_template();
         let extraction = template.extract(&payload);
         for event in &extraction.events {
             if let Extracted::Matched(event) = event {

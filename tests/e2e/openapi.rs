@@ -125,9 +125,9 @@ fn every_documented_operation_answers_as_documented() {
                 .body(body.to_string()),
         );
         let status = reply.status.to_string();
-        let responses = &operation["responses"];
-        let documented = responses.get(&status).or_else(|| responses.get("default"));
-        let Some(documented) = documented else {
+        // Listed by number: `default` covers what a mapper may answer, and
+        // `app` has no mapper, so falling back to it would pass any status.
+        let Some(documented) = operation["responses"].get(&status) else {
             panic!("{method} {url} answered {status}, which the document does not list");
         };
         if let Some(content) = documented["content"].as_object() {

@@ -255,3 +255,17 @@ fn receipts_record_fuel_time_and_memory() {
     assert!(receipt.fuel_used > 0);
     assert!(receipt.peak_memory_bytes > 0, "{receipt:?}");
 }
+
+#[test]
+fn an_interim_status_is_a_fault_not_an_answer() {
+    let respond = |status| {
+        Outcome::Respond(Response {
+            status,
+            headers: vec![],
+            body: vec![],
+        })
+    };
+    assert_eq!(check_outcome(respond(101), 1024), Err(Fault::Status(101)));
+    assert_eq!(check_outcome(respond(600), 1024), Err(Fault::Status(600)));
+    assert!(check_outcome(respond(200), 1024).is_ok());
+}

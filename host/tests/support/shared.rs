@@ -12,13 +12,27 @@ use eventpush::http::{App, router};
 use eventpush::mapper::Engine;
 use eventpush::store::{Durability, Store, tokens};
 
+/// The shipped Okta template's file.
+pub fn okta_template_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/okta-event-hooks.yaml")
+}
+
+/// The shipped Okta template, loaded once.
+pub fn okta_template() -> &'static eventpush::template::Template {
+    static TEMPLATE: std::sync::OnceLock<eventpush::template::Template> =
+        std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        eventpush::template::Template::load(&okta_template_path())
+            .expect("the shipped template loads")
+    })
+}
+
 /// The router with the shipped Okta template as datasource `okta`: the
 /// folder holding the database (removed when dropped), the router, and a
 /// push token for `okta`.
 pub fn okta_app() -> (tempfile::TempDir, axum::Router, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let template =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/okta-event-hooks.yaml");
+    let template = okta_template_path();
     let config_path = dir.path().join("eventpush.yaml");
     std::fs::write(
         &config_path,
@@ -41,16 +55,19 @@ pub fn okta_app() -> (tempfile::TempDir, axum::Router, String) {
     (dir, router(app), token.token.expose().to_owned())
 }
 
-/// Every status the OpenAPI document lists for a push.
-pub fn push_statuses() -> Vec<u16> {
-    let document = eventpush::http::openapi::document();
-    let item = &document.paths.paths[eventpush::http::intake::PUSH_PATH];
-    let post = item.post.as_ref().expect("the document lists POST");
-    post.responses
-        .responses
-        .keys()
-        .filter_map(|status| status.parse().ok())
-        .collect()
+/// Every status the OpenAPI document lists for a push, read once.
+pub fn push_statuses() -> &'static [u16] {
+    static STATUSES: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    STATUSES.get_or_init(|| {
+        let document = eventpush::http::openapi::document();
+        let item = &document.paths.paths[eventpush::http::intake::PUSH_PATH];
+        let post = item.post.as_ref().expect("the document lists POST");
+        post.responses
+            .responses
+            .keys()
+            .filter_map(|status| status.parse().ok())
+            .collect()
+    })
 }
 
 /// How many line breaks `text` holds for YAML, which breaks lines at `\n`,
