@@ -2,9 +2,11 @@
 //!
 //! One writer thread owns the only writing connection. Requests hand it their
 //! work over a channel and wait for the answer; the writer takes every job
-//! that is waiting, applies each inside its own savepoint, and commits them
-//! together (group commit). An answer is sent only after that commit, so a
-//! caller that got `Ok` knows its events are durable. Reads use a small pool
+//! that is waiting, applies them one after the other, and commits them
+//! together (group commit); should one of them fail, the group is applied
+//! again with each job in a savepoint of its own, so that only the failing
+//! one is undone. An answer is sent only after that commit, so a caller
+//! that got `Ok` knows its events are durable. Reads use a small pool
 //! of separate connections, which WAL mode lets run beside the writer.
 
 pub mod read;
@@ -133,10 +135,10 @@ pub fn open_connection(path: &Path, durability: Durability) -> Result<Connection
         Durability::Relaxed => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
-    // Each request is written inside its own savepoint, and SQLite keeps the
-    // pages a savepoint may have to restore in a statement journal: a temp
-    // file by default, whose writes were nine in ten of the writer's system
-    // calls. Temporary data stays in memory instead.
+    // Savepoints (and statements that may have to be undone) keep the pages
+    // they may restore in a statement journal: a temp file by default,
+    // whose writes were nine in ten of the writer's system calls when every
+    // request had a savepoint. Temporary data stays in memory instead.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // The writer alone runs more distinct statements than rusqlite's default
     // cache of 16 holds; past it, statements were compiled again per use.
