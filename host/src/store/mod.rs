@@ -6,9 +6,12 @@
 //! together (group commit); should one of them fail, the group is applied
 //! again with each job in a savepoint of its own, so that only the failing
 //! one is undone. An answer is sent only after that commit, so a caller
-//! that got `Ok` knows its events are durable. Reads use a small pool
-//! of separate connections, which WAL mode lets run beside the writer.
+//! that got `Ok` knows its events are durable. A thread of its own copies
+//! the write-ahead log into the database file (see `checkpoint`). Reads use
+//! a small pool of separate connections, which WAL mode lets run beside the
+//! writer.
 
+mod checkpoint;
 pub mod read;
 mod schema;
 pub mod tokens;
@@ -150,13 +153,15 @@ pub fn open_connection(path: &Path, durability: Durability) -> Result<Connection
 impl Store {
     /// Opens (or creates) the database at `path` and starts its writer thread.
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
-        let conn = open_connection(path, durability)?;
+        let mut conn = open_connection(path, durability)?;
+        let checkpointer = checkpoint::Checkpointer::start(&mut conn, path, durability)?;
         let (jobs, queue) = mpsc::channel(1024);
         let (closed_tx, closed) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("eventpush-store".into())
             .spawn(move || {
                 write::run(conn, queue, GROUP_COMMIT_MAX);
+                checkpointer.join();
                 let _ = closed_tx.send(());
             })
             .expect("failed to spawn the database writer thread");
@@ -551,5 +556,78 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(summary.accepted, 1);
+    }
+
+    /// Stores `requests` requests of ten 2 KB events from each of eight
+    /// concurrent writers.
+    async fn write_padded(store: &Store, requests: usize) {
+        let padding = json!("x".repeat(2000));
+        let mut writers = tokio::task::JoinSet::new();
+        for writer in 0..8 {
+            let store = store.clone();
+            let padding = padding.clone();
+            writers.spawn(async move {
+                for request in 0..requests {
+                    let events = (0..10)
+                        .map(|i| {
+                            let mut event = event(&format!("{writer}-{request}-{i}"), "login", "t");
+                            event.attributes.insert("padding".into(), padding.clone());
+                            event
+                        })
+                        .collect();
+                    let summary = store.ingest(ingest(events, 1, 50)).await.unwrap();
+                    assert_eq!(summary.accepted, 10);
+                }
+            });
+        }
+        writers.join_all().await;
+    }
+
+    /// The size of the database file with `suffix` added to its name.
+    fn file_size(path: &std::path::Path, suffix: &str) -> u64 {
+        let mut name = path.to_owned().into_os_string();
+        name.push(suffix);
+        std::fs::metadata(name).unwrap().len()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_is_copied_into_the_database_while_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let store = Store::open(&path, Durability::Full).unwrap();
+        // 960 events of 2 KB: a log past the 1,000 pages after which the
+        // thread copies them, short of the size at which the writer does.
+        write_padded(&store, 12).await;
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while file_size(&path, "") < 2 << 20 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no page was copied from the log ({} bytes) into the database ({} bytes)",
+                file_size(&path, "-wal"),
+                file_size(&path, "")
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_starts_over_under_steady_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let store = Store::open(&path, Durability::Full).unwrap();
+        // 8,000 events of 2 KB: some 4,000 pages of rows alone. A checkpoint
+        // beside a writer that never pauses never lets the log start over.
+        write_padded(&store, 100).await;
+
+        assert!(
+            file_size(&path, "") > 16 << 20,
+            "the database file holds the rows"
+        );
+        assert!(
+            file_size(&path, "-wal") < 24 << 20,
+            "the log grew to {} bytes without starting over",
+            file_size(&path, "-wal")
+        );
     }
 }
