@@ -351,6 +351,10 @@ fn report(what: &str, run: &wrk::Outcome, per_request: u64, server: Option<(&Ser
         run.socket_errors,
         run.timeouts,
     );
+    println!(
+        "machine: {:.1} % of CPU time stolen by the hypervisor during the run",
+        run.stolen_percent
+    );
     if let Some((server, cpu)) = server {
         println!(
             "server: peak RSS {:.1} MiB, CPU per request {:.1} µs ({:.1} µs on the request threads)",

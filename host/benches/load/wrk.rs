@@ -48,6 +48,11 @@ pub struct Outcome {
     pub p50_us: u64,
     /// 99th percentile latency.
     pub p99_us: u64,
+    /// Share of the machine's CPU time that the hypervisor gave to other
+    /// guests during the run, in percent: a run with much of it is not
+    /// comparable with others.
+    #[serde(skip)]
+    pub stolen_percent: f64,
 }
 
 impl Outcome {
@@ -82,6 +87,7 @@ pub fn run(load: &Load) -> Outcome {
         .iter()
         .map(|(path, token)| format!("{path} {token}"))
         .collect();
+    let before = CpuTimes::now();
     let output = Command::new("wrk")
         .args(["-t1", "--timeout", "10s"])
         .arg(format!("-c{}", load.connections))
@@ -105,5 +111,39 @@ pub fn run(load: &Load) -> Outcome {
         .lines()
         .find_map(|line| line.strip_prefix("RESULT "))
         .unwrap_or_else(|| panic!("wrk printed no result: {stdout}"));
-    serde_json::from_str(line).expect("the script prints JSON")
+    let mut outcome: Outcome = serde_json::from_str(line).expect("the script prints JSON");
+    outcome.stolen_percent = CpuTimes::now().stolen_percent_since(&before);
+    outcome
+}
+
+/// The machine's CPU time so far, from the first line of `/proc/stat`, in
+/// clock ticks: all of it, and the part stolen by the hypervisor.
+struct CpuTimes {
+    all: u64,
+    stolen: u64,
+}
+
+impl CpuTimes {
+    fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // cpu user nice system idle iowait irq softirq steal guest guest_nice
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|field| field.parse().ok())
+            .collect();
+        Self {
+            all: ticks.iter().sum(),
+            stolen: ticks.get(7).copied().unwrap_or(0),
+        }
+    }
+
+    fn stolen_percent_since(&self, before: &Self) -> f64 {
+        let all = self.all.saturating_sub(before.all).max(1);
+        100.0 * self.stolen.saturating_sub(before.stolen) as f64 / all as f64
+    }
 }
