@@ -5,13 +5,14 @@
 //! that is waiting, applies them one after the other, and commits them
 //! together (group commit); should one of them fail, the group is applied
 //! again with each job in a savepoint of its own, so that only the failing
-//! one is undone. An answer is sent only after that commit, so a caller
-//! that got `Ok` knows its events are durable. A thread of its own copies
-//! the write-ahead log into the database file (see `checkpoint`). Reads use
-//! a small pool of separate connections, which WAL mode lets run beside the
-//! writer.
+//! one is undone. An answer is sent only once that commit is durable (see
+//! `log_sync`), so a caller that got `Ok` knows its events are. A thread
+//! of its own copies the write-ahead log into the database file (see
+//! `checkpoint`). Reads use a small pool of separate connections, which
+//! WAL mode lets run beside the writer.
 
 mod checkpoint;
+mod log_sync;
 pub mod read;
 mod schema;
 pub mod tokens;
@@ -62,6 +63,9 @@ pub enum StoreError {
     /// The writer thread is gone (the server is shutting down).
     #[error("the database writer has stopped")]
     Closed,
+    /// A commit was written but could not be synced to disk.
+    #[error("the database could not be synced to disk")]
+    NotDurable,
     /// A blocking task panicked or was cancelled.
     #[error("a database task failed")]
     Task(#[from] tokio::task::JoinError),
@@ -79,7 +83,9 @@ pub enum Expiring {
 /// Durability of commits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Durability {
-    /// `synchronous=FULL`: a commit survives power loss. The default.
+    /// A commit survives power loss: the writer's log is synced before it
+    /// is answered (see `log_sync`), and every other connection uses
+    /// `synchronous=FULL`. The default.
     #[default]
     Full,
     /// `synchronous=NORMAL`: a commit survives a crash of the process, not of the machine.
@@ -155,12 +161,20 @@ impl Store {
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let mut conn = open_connection(path, durability)?;
         let checkpointer = checkpoint::Checkpointer::start(&mut conn, path, durability)?;
+        let log_sync = match durability {
+            Durability::Full => {
+                // The log is synced beside the writer instead of in each commit.
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
+                Some(log_sync::LogSync::start(path))
+            }
+            Durability::Relaxed => None,
+        };
         let (jobs, queue) = mpsc::channel(1024);
         let (closed_tx, closed) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("eventpush-store".into())
             .spawn(move || {
-                write::run(conn, queue, GROUP_COMMIT_MAX);
+                write::run(conn, queue, GROUP_COMMIT_MAX, log_sync);
                 checkpointer.join();
                 let _ = closed_tx.send(());
             })

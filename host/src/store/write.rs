@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::log_sync::LogSync;
 use super::{Expiring, Job, StoreError};
 use crate::graph::{Child, Event, Rejection, Summary};
 
@@ -128,7 +129,15 @@ pub struct Sweep {
     pub(super) batch: usize,
 }
 
-pub(super) fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, max_group: usize) {
+/// Takes jobs from `queue` until it closes, commits them in groups, and
+/// answers each group once its commit is durable: right away, or, with a
+/// [`LogSync`], once that has synced the log on its own thread.
+pub(super) fn run(
+    mut conn: Connection,
+    mut queue: mpsc::Receiver<Job>,
+    max_group: usize,
+    log_sync: Option<LogSync>,
+) {
     while let Some(first) = queue.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < max_group {
@@ -137,7 +146,14 @@ pub(super) fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, max_grou
                 Err(_) => break,
             }
         }
-        commit_group(&mut conn, jobs);
+        let results = commit_group(&mut conn, &jobs);
+        match &log_sync {
+            Some(log_sync) => log_sync.answer_when_synced(jobs, results),
+            None => answer(jobs, results),
+        }
+    }
+    if let Some(log_sync) = log_sync {
+        log_sync.finish();
     }
 }
 
@@ -149,17 +165,20 @@ pub(super) fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, max_grou
 /// others. A savepoint for every job made SQLite copy each page a job
 /// touched into its statement journal, about a tenth of the writer's time
 /// under load, for failures that hardly ever happen.
-fn commit_group(conn: &mut Connection, jobs: Vec<Job>) {
+fn commit_group(conn: &mut Connection, jobs: &[Job]) -> Vec<Result<Done, StoreError>> {
     let started = std::time::Instant::now();
-    let committed = apply_group(conn, &jobs, Isolation::Shared)
-        .or_else(|_| apply_group(conn, &jobs, Isolation::PerJob));
+    let committed = apply_group(conn, jobs, Isolation::Shared)
+        .or_else(|_| apply_group(conn, jobs, Isolation::PerJob));
     crate::metrics::global().commit(started.elapsed());
-    let results = committed.unwrap_or_else(|e| {
+    committed.unwrap_or_else(|e| {
         tracing::error!(error = %e, "failed to commit to the database");
         Vec::new()
-    });
-    // Without results (the commit failed), every reply is dropped unsent,
-    // which the requester takes as `StoreError::Closed`.
+    })
+}
+
+/// Sends each job its result. Without results (the commit failed), every
+/// reply is dropped unsent, which the requester takes as `StoreError::Closed`.
+pub(super) fn answer(jobs: Vec<Job>, results: Vec<Result<Done, StoreError>>) {
     for (job, outcome) in jobs.into_iter().zip(results) {
         // A requester may have gone away; what it asked for is done regardless.
         match (job, outcome) {
@@ -214,7 +233,7 @@ fn apply_group(
 }
 
 /// What a job produced.
-enum Done {
+pub(super) enum Done {
     Summary(Summary),
     Removed(usize),
     Nothing,
@@ -645,7 +664,8 @@ mod tests {
         let (jobs, answers): (Vec<_>, Vec<_>) =
             ["e1", "poison", "e2"].into_iter().map(ingest_job).unzip();
 
-        commit_group(&mut conn, jobs);
+        let results = commit_group(&mut conn, &jobs);
+        answer(jobs, results);
 
         let accepted: Vec<Option<usize>> = answers
             .into_iter()
