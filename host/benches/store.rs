@@ -1,6 +1,7 @@
 //! The store's write path: extracted Okta events through `Store::ingest`
-//! (savepoint, duplicate check, type cap, rows, log entry, group commit with
-//! `synchronous=FULL`), beside the raw insert of the same rows.
+//! (type cap, rows with the duplicate check, log entry, group commit,
+//! answered once the log is synced), beside the raw insert of the same
+//! rows with `synchronous=FULL`.
 //!
 //! Run with `cargo bench -p eventpush --bench store`.
 

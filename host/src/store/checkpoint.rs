@@ -11,6 +11,7 @@
 //! usual size, the writer finishes the checkpoint itself, right after a
 //! commit, and then has only the pages appended since the last one to copy.
 
+use std::ffi::c_int;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -18,6 +19,7 @@ use std::sync::mpsc::{self, TrySendError};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
+use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 
 use super::{Durability, StoreError, open_connection};
@@ -44,45 +46,11 @@ impl Checkpointer {
         // One nudge waiting is enough; more would only repeat it.
         let (nudge, nudged) = mpsc::sync_channel::<()>(1);
         let copied = Arc::new(AtomicI32::new(0));
-        let copied_seen = Arc::clone(&copied);
         // Replaces SQLite's automatic checkpoint, which is a hook like this one.
-        writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages| {
-            let copied = copied_seen.load(Ordering::Relaxed);
-            // Fewer pages than were copied means the log has started over.
-            let uncopied = if pages < copied {
-                pages
-            } else {
-                pages - copied
-            };
-            if uncopied >= PAGES_PER_CHECKPOINT {
-                match nudge.try_send(()) {
-                    Ok(()) | Err(TrySendError::Full(())) => {}
-                    Err(TrySendError::Disconnected(())) => {
-                        tracing::error!("the checkpoint thread has stopped");
-                    }
-                }
-            }
-            if pages >= PAGES_BEFORE_WRITER_CHECKPOINTS {
-                // Busy while the thread is copying; the next commit tries again.
-                let _ = wal.checkpoint_v2(CheckpointMode::PASSIVE);
-            }
-            // An error here would fail a commit that has already happened.
-            Ok(())
-        }))?;
+        writer.wal_hook(Some(after_commit(nudge, Arc::clone(&copied))))?;
         let thread = std::thread::Builder::new()
             .name("eventpush-checkpoint".into())
-            .spawn(move || {
-                while nudged.recv().is_ok() {
-                    match conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
-                        Ok((_, done)) => copied.store(done, Ordering::Relaxed),
-                        // Another checkpoint is running; this one is not needed.
-                        Err(e)
-                            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
-                        }
-                        Err(e) => tracing::error!(error = %e, "failed to checkpoint the database"),
-                    }
-                }
-            })
+            .spawn(move || copy_when_nudged(&conn, &nudged, &copied))
             .expect("failed to spawn the checkpoint thread");
         Ok(Self(thread))
     }
@@ -91,4 +59,57 @@ impl Checkpointer {
     pub(super) fn join(self) {
         let _ = self.0.join();
     }
+}
+
+/// The writer's hook after each commit, given the pages now in the log:
+/// nudges the thread when enough are left to copy, and finishes the
+/// checkpoint itself when the log has grown too long.
+fn after_commit(
+    nudge: mpsc::SyncSender<()>,
+    copied: Arc<AtomicI32>,
+) -> impl FnMut(&mut Wal, c_int) -> rusqlite::Result<()> + Send + 'static {
+    let mut stop_reported = false;
+    move |wal, pages| {
+        let copied = copied.load(Ordering::Relaxed);
+        // Fewer pages than were copied means the log has started over.
+        let uncopied = if pages < copied {
+            pages
+        } else {
+            pages - copied
+        };
+        if uncopied >= PAGES_PER_CHECKPOINT
+            && let Err(TrySendError::Disconnected(())) = nudge.try_send(())
+            && !stop_reported
+        {
+            tracing::error!("the checkpoint thread has stopped; the writer checkpoints alone");
+            stop_reported = true;
+        }
+        // Busy while the thread is copying; a later commit tries again.
+        if pages >= PAGES_BEFORE_WRITER_CHECKPOINTS
+            && let Err(e) = wal.checkpoint_v2(CheckpointMode::PASSIVE)
+            && !is_busy(&e)
+        {
+            tracing::warn!(error = %e, "failed to checkpoint the database");
+        }
+        // An error here would make SQLite report a commit that has already
+        // happened as failed, and the writer would apply its jobs again.
+        Ok(())
+    }
+}
+
+/// The thread: a checkpoint each time the writer nudges it.
+fn copy_when_nudged(conn: &Connection, nudged: &mpsc::Receiver<()>, copied: &AtomicI32) {
+    while nudged.recv().is_ok() {
+        match conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
+            Ok((_, done)) => copied.store(done, Ordering::Relaxed),
+            // Another checkpoint is running; this one is not needed.
+            Err(e) if is_busy(&e) => {}
+            Err(e) => tracing::error!(error = %e, "failed to checkpoint the database"),
+        }
+    }
+}
+
+/// Whether a checkpoint did not run because another one was running.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
 }

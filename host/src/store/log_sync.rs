@@ -4,15 +4,18 @@
 //! the writer waits for the disk before it can apply the next group. With
 //! the default durability the writer instead commits with
 //! `synchronous=NORMAL`, under which SQLite still syncs the log before each
-//! checkpoint and the database file after it, and hands the group's answers
-//! to this thread. The thread syncs the log file and only then sends them,
-//! while the writer applies the next group. One sync covers every commit
-//! written before it, so groups that wait at the same time share it.
+//! checkpoint and the database file after each complete one, and hands the
+//! group's answers to this thread. The thread syncs the log file and only
+//! then sends them, while the writer applies the next group. One sync
+//! covers every commit written before it, so groups that wait at the same
+//! time share it.
 //!
 //! Every answer still leaves only once its commit is on disk, so a 202
 //! survives a power cut. What differs from `FULL`: a reader may see a
 //! commit a moment before it is on disk, and after a power cut such a
-//! commit, never answered, may be gone.
+//! commit, never answered, may be gone. A commit whose sync failed stays
+//! committed although its requests are answered with an error; a sender
+//! that retries is told its events are duplicates.
 
 use std::fs::{File, Metadata};
 use std::io;
@@ -36,27 +39,11 @@ pub(super) struct LogSync {
 impl LogSync {
     /// Starts the thread for the database at `database`.
     pub(super) fn start(database: &Path) -> Self {
-        let mut log = LogFile::of(database);
+        let log = LogFile::of(database);
         let (groups, committed) = mpsc::channel::<Group>();
         let thread = std::thread::Builder::new()
             .name("eventpush-sync".into())
-            .spawn(move || {
-                while let Ok(first) = committed.recv() {
-                    let waiting: Vec<Group> =
-                        std::iter::once(first).chain(committed.try_iter()).collect();
-                    let synced = log.sync();
-                    if let Err(e) = &synced {
-                        tracing::error!(error = %e, "failed to sync the database log to disk");
-                    }
-                    for (jobs, results) in waiting {
-                        let results = match synced {
-                            Ok(()) => results,
-                            Err(_) => not_durable(&results),
-                        };
-                        answer(jobs, results);
-                    }
-                }
-            })
+            .spawn(move || sync_and_answer(log, committed))
             .expect("failed to spawn the database sync thread");
         Self { groups, thread }
     }
@@ -77,6 +64,36 @@ impl LogSync {
     pub(super) fn finish(self) {
         drop(self.groups);
         let _ = self.thread.join();
+    }
+}
+
+/// The sync thread: syncs the log for the groups waiting, then answers them.
+///
+/// After a failed sync no later commit can be shown durable: Linux reports
+/// a failed write-back once and may then count those pages as written, so
+/// a later sync could succeed over frames that never reached the disk, and
+/// after a power cut SQLite would replay the log only up to them. Every
+/// later group is therefore answered as not durable until a restart, when
+/// SQLite checks the log again.
+fn sync_and_answer(mut log: LogFile, committed: mpsc::Receiver<Group>) {
+    let mut failed = false;
+    while let Ok(first) = committed.recv() {
+        let waiting: Vec<Group> = std::iter::once(first).chain(committed.try_iter()).collect();
+        if !failed && let Err(e) = log.sync() {
+            tracing::error!(
+                error = %e,
+                "failed to sync the database log to disk; every write is refused until eventpush restarts"
+            );
+            failed = true;
+        }
+        for (jobs, results) in waiting {
+            let results = if failed {
+                not_durable(&results)
+            } else {
+                results
+            };
+            answer(jobs, results);
+        }
     }
 }
 
@@ -107,9 +124,11 @@ impl LogFile {
 
     /// Syncs the log's contents to disk.
     fn sync(&mut self) -> io::Result<()> {
-        // SQLite deletes the log when its last connection closes and creates
-        // a new one at the next open, so the file held open may no longer be
-        // the log: it is checked against the path before each sync.
+        // SQLite deletes the log when its last connection closes and makes a
+        // new one at the next open. The writer's connection stays open, so
+        // this should not happen under it; but syncing a file that is no
+        // longer the log would be silent, so the file held open is checked
+        // against the path before each sync.
         let current = FileId::of(&std::fs::metadata(&self.path)?);
         let file = match &self.open {
             Some((file, held)) if current.is_some() && *held == current => file,
@@ -117,11 +136,14 @@ impl LogFile {
                 let file = File::open(&self.path)?;
                 let held = FileId::of(&file.metadata()?);
                 // A new file is only durable once its directory entry is.
-                let dir = match self.path.parent() {
-                    Some(dir) if !dir.as_os_str().is_empty() => dir,
-                    _ => Path::new("."),
-                };
-                File::open(dir)?.sync_all()?;
+                #[cfg(unix)]
+                {
+                    let dir = match self.path.parent() {
+                        Some(dir) if !dir.as_os_str().is_empty() => dir,
+                        _ => Path::new("."),
+                    };
+                    File::open(dir)?.sync_all()?;
+                }
                 &self.open.insert((file, held)).0
             }
         };
@@ -172,23 +194,29 @@ mod tests {
     }
 
     #[test]
-    fn a_commit_is_answered_only_as_durable_as_its_sync() {
+    fn a_commit_is_answered_only_as_durable_as_its_sync_and_none_after_a_failed_one() {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("db.sqlite");
+        let wal = dir.path().join("db.sqlite-wal");
         let log_sync = LogSync::start(&database);
+        let durable = |log_sync: &LogSync| {
+            let (job, answer) = log_job();
+            log_sync.answer_when_synced(vec![job], vec![Ok(Done::Nothing)]);
+            match answer.blocking_recv().unwrap() {
+                Ok(()) => true,
+                Err(StoreError::NotDurable) => false,
+                Err(e) => panic!("unexpected answer: {e}"),
+            }
+        };
 
+        std::fs::write(&wal, b"frames").unwrap();
+        assert!(durable(&log_sync));
         // No log file to sync: the commit cannot be shown to be on disk.
-        let (job, answer) = log_job();
-        log_sync.answer_when_synced(vec![job], vec![Ok(Done::Nothing)]);
-        assert!(matches!(
-            answer.blocking_recv().unwrap(),
-            Err(StoreError::NotDurable)
-        ));
-
-        std::fs::write(dir.path().join("db.sqlite-wal"), b"frames").unwrap();
-        let (job, answer) = log_job();
-        log_sync.answer_when_synced(vec![job], vec![Ok(Done::Nothing)]);
-        assert!(answer.blocking_recv().unwrap().is_ok());
+        std::fs::remove_file(&wal).unwrap();
+        assert!(!durable(&log_sync));
+        // Nor can any later one, though the sync itself would now succeed.
+        std::fs::write(&wal, b"frames").unwrap();
+        assert!(!durable(&log_sync));
         log_sync.finish();
     }
 
