@@ -428,6 +428,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_redelivery_is_a_duplicate_even_under_a_type_past_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let first = store
+            .ingest(ingest(vec![event("a", "one", "t")], 1, 1))
+            .await
+            .unwrap();
+        assert_eq!(first.accepted, 1);
+        let again = store
+            .ingest(ingest(
+                vec![event("a", "two", "t"), event("b", "two", "t")],
+                2,
+                1,
+            ))
+            .await
+            .unwrap();
+        assert_eq!((again.accepted, again.duplicates), (0, 1));
+        let refused: Vec<usize> = again.rejected.iter().map(|r| r.index).collect();
+        assert_eq!(refused, [1]);
+    }
+
+    #[tokio::test]
     async fn one_datasource_cannot_use_up_the_types_of_another() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();

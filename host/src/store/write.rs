@@ -167,8 +167,13 @@ pub(super) fn run(
 /// under load, for failures that hardly ever happen.
 fn commit_group(conn: &mut Connection, jobs: &[Job]) -> Vec<Result<Done, StoreError>> {
     let started = std::time::Instant::now();
-    let committed = apply_group(conn, jobs, Isolation::Shared)
-        .or_else(|_| apply_group(conn, jobs, Isolation::PerJob));
+    // A failed first pass committed nothing: an error from COMMIT means it
+    // did not happen (the log hook never reports one), so applying the jobs
+    // again cannot apply any twice.
+    let committed = apply_group(conn, jobs, Isolation::Shared).or_else(|e| {
+        tracing::debug!(error = %e, "a commit group failed; applying its jobs one by one");
+        apply_group(conn, jobs, Isolation::PerJob)
+    });
     crate::metrics::global().commit(started.elapsed());
     committed.unwrap_or_else(|e| {
         tracing::error!(error = %e, "failed to commit to the database");
@@ -228,8 +233,35 @@ fn apply_group(
         };
         results.push(result);
     }
+    touch_tokens(&tx, jobs, &results)?;
     tx.commit()?;
     Ok(results)
+}
+
+/// Notes the use of each token that authenticated a stored ingest, once per
+/// group: a group often holds many requests with one token.
+fn touch_tokens(
+    conn: &Connection,
+    jobs: &[Job],
+    results: &[Result<Done, StoreError>],
+) -> Result<(), StoreError> {
+    let mut used: Vec<(&str, i64)> = Vec::new();
+    for (job, result) in jobs.iter().zip(results) {
+        let (Job::Ingest(ingest, _), Ok(_)) = (job, result) else {
+            continue;
+        };
+        let Some(token) = ingest.token_id.as_deref() else {
+            continue;
+        };
+        match used.iter_mut().find(|(id, _)| *id == token) {
+            Some((_, when)) => *when = (*when).max(ingest.received_at),
+            None => used.push((token, ingest.received_at)),
+        }
+    }
+    for (token, when) in used {
+        touch(conn, token, when)?;
+    }
+    Ok(())
 }
 
 /// What a job produced.
@@ -289,9 +321,6 @@ fn ingest_one(conn: &Connection, ingest: &Prepared) -> Result<Summary, StoreErro
         None,
         ingest.mapper.as_ref(),
     )?;
-    if let Some(token) = &ingest.token_id {
-        touch(conn, token, ingest.received_at)?;
-    }
     Ok(summary)
 }
 
@@ -305,28 +334,34 @@ fn store_event(conn: &Connection, ingest: &Prepared, event: &Node) -> Result<Sto
     let Some((event_type, subject)) = &event.event else {
         unreachable!("prepared events carry a type and a subject")
     };
-    let exists: bool = conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3)",
-        )?
-        .query_row(params![ingest.datasource, event.entity, event.unique_id], |r| r.get(0))?;
-    if exists {
-        return Ok(Stored::Duplicate);
-    }
-    if let Some(reason) = type_cap_refusal(
+    let held = held_type(
         conn,
         &ingest.datasource,
         subject,
         event_type,
         ingest.max_types_per_subject,
-    )? {
-        return Ok(Stored::Refused(reason));
+    )?;
+    if let HeldType::Refused(reason) = held {
+        // A redelivery is a duplicate, whatever type it now names.
+        let exists: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3)",
+            )?
+            .query_row(params![ingest.datasource, event.entity, event.unique_id], |r| r.get(0))?;
+        return Ok(if exists {
+            Stored::Duplicate
+        } else {
+            Stored::Refused(reason)
+        });
     }
 
-    let id: i64 = conn
+    // The insert finds a redelivery itself: no row comes back for a key
+    // already taken. One statement fewer per event than asking first.
+    let id: Option<i64> = conn
         .prepare_cached(
             "INSERT INTO nodes (datasource, entity, unique_id, event_type, subject, attributes, received_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING id",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT (datasource, entity, unique_id) DO NOTHING RETURNING id",
         )?
         .query_row(
             params![
@@ -339,26 +374,42 @@ fn store_event(conn: &Connection, ingest: &Prepared, event: &Node) -> Result<Sto
                 ingest.received_at,
             ],
             |r| r.get(0),
-        )?;
+        )
+        .optional()?;
+    let Some(id) = id else {
+        return Ok(Stored::Duplicate);
+    };
     insert_index(conn, id, &event.indexed)?;
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO subject_types (datasource, subject, event_type) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![ingest.datasource, subject, event_type])?;
+    if held == HeldType::New {
+        conn.prepare_cached(
+            "INSERT INTO subject_types (datasource, subject, event_type) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![ingest.datasource, subject, event_type])?;
+    }
     store_children(conn, ingest, id, &event.children)?;
     Ok(Stored::New)
 }
 
-/// The reason to refuse an event of `event_type` when `subject` already
-/// holds, in this datasource, the most distinct types allowed and this type
-/// is not one of them.
-fn type_cap_refusal(
+/// Whether a subject may hold an event of a type, under its datasource's cap.
+#[derive(Debug, PartialEq, Eq)]
+enum HeldType {
+    /// The subject holds events of this type already.
+    Known,
+    /// A type new to the subject, within the cap.
+    New,
+    /// A type new to the subject, which already holds the most types allowed.
+    Refused(String),
+}
+
+/// Whether `subject` may hold, in `datasource`, an event of `event_type`
+/// when at most `cap` distinct types are allowed.
+fn held_type(
     conn: &Connection,
     datasource: &str,
     subject: &str,
     event_type: &str,
     cap: usize,
-) -> Result<Option<String>, StoreError> {
+) -> Result<HeldType, StoreError> {
     let known: bool = conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM subject_types
@@ -366,18 +417,19 @@ fn type_cap_refusal(
         )?
         .query_row(params![datasource, subject, event_type], |r| r.get(0))?;
     if known {
-        return Ok(None);
+        return Ok(HeldType::Known);
     }
     let held: i64 = conn
         .prepare_cached(
             "SELECT COUNT(*) FROM subject_types WHERE datasource = ?1 AND subject = ?2",
         )?
         .query_row(params![datasource, subject], |r| r.get(0))?;
-    Ok((held as usize >= cap).then(|| {
-        format!(
+    if held as usize >= cap {
+        return Ok(HeldType::Refused(format!(
             "subject already holds the most event types allowed ({cap}); type `{event_type}` refused"
-        )
-    }))
+        )));
+    }
+    Ok(HeldType::New)
 }
 
 /// Upserts each child (the newest delivery wins), links it to its parent, and
@@ -625,10 +677,19 @@ mod tests {
 
     /// A job storing one event with the given ID, and where its answer comes.
     fn ingest_job(id: &str) -> (Job, oneshot::Receiver<Result<Summary, StoreError>>) {
+        ingest_job_with_token(id, None, 1)
+    }
+
+    /// The same, authenticated by `token` and received at `at`.
+    fn ingest_job_with_token(
+        id: &str,
+        token: Option<&str>,
+        at: i64,
+    ) -> (Job, oneshot::Receiver<Result<Summary, StoreError>>) {
         let ingest = Ingest {
             datasource: "ds".into(),
-            received_at: 1,
-            token_id: None,
+            received_at: at,
+            token_id: token.map(str::to_owned),
             max_types_per_subject: 50,
             events: vec![(
                 0,
@@ -653,11 +714,52 @@ mod tests {
     }
 
     #[test]
+    fn a_group_notes_the_latest_use_of_each_token_of_a_stored_ingest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tokens (id, hash, datasource, admin, created_at)
+             VALUES ('t1', x'00', 'ds', 0, 0), ('t2', x'00', 'ds', 0, 0), ('t3', x'00', 'ds', 0, 0);
+             CREATE TRIGGER poison BEFORE INSERT ON nodes WHEN NEW.unique_id = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .unwrap();
+        let (jobs, _answers): (Vec<_>, Vec<_>) = [
+            ingest_job_with_token("e1", Some("t1"), 5),
+            ingest_job_with_token("e2", Some("t1"), 3),
+            ingest_job_with_token("poison", Some("t2"), 4),
+            ingest_job_with_token("e3", None, 6),
+        ]
+        .into_iter()
+        .unzip();
+
+        commit_group(&mut conn, &jobs);
+
+        let used: Vec<(String, Option<i64>)> = conn
+            .prepare("SELECT id, last_used_at FROM tokens ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            used,
+            [
+                ("t1".to_owned(), Some(5)),
+                ("t2".to_owned(), None),
+                ("t3".to_owned(), None)
+            ]
+        );
+    }
+
+    #[test]
     fn a_failing_job_fails_alone_and_the_rest_of_its_group_commits() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
         conn.execute_batch(
-            "CREATE TRIGGER poison BEFORE INSERT ON nodes WHEN NEW.unique_id = 'poison'
+            // Fails the job after its event row is written, so that a
+            // row left behind would show.
+            "CREATE TRIGGER poison BEFORE INSERT ON node_attributes WHEN NEW.value = 'poison'
              BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
         )
         .unwrap();
