@@ -114,3 +114,37 @@ fn every_event_answered_202_survives_repeated_sigkill_under_load() {
     let reply = server.push_json("app", &token, &events(vec![login("login", "after", "ann")]));
     assert_eq!(reply.status, 202, "{reply:?}");
 }
+
+#[test]
+fn a_log_replaced_under_the_server_stops_writes_and_readiness_until_a_restart() {
+    let server = Server::start(vec![Source::template("app", LOGINS)]);
+    let token = server.token("app");
+    let push = |id: &str| server.push_json("app", &token, &events(vec![login("login", id, "ann")]));
+    assert_eq!(push("before").status, 202);
+
+    // The log deleted by hand, and another file put at its path.
+    let wal = server.dir().join("eventpush.db-wal");
+    std::fs::remove_file(&wal).expect("the log exists");
+    std::fs::write(&wal, b"").expect("a file can take its place");
+
+    for id in ["after-1", "after-2"] {
+        let reply = push(id);
+        assert_eq!(reply.status, 500, "{reply:?}");
+    }
+    let ready = server.send(server.get("/readyz"));
+    assert_eq!(ready.status, 503, "{ready:?}");
+    assert!(ready.text.contains("restarts"), "{}", ready.text);
+    let log = server.log_text();
+    assert!(log.contains("removed or replaced"), "{log}");
+
+    // The token, too, was in the log that went; a new one is needed.
+    let server = server.kill_and_restart();
+    assert_eq!(server.send(server.get("/readyz")).status, 200);
+    let token = server.token("app");
+    let reply = server.push_json(
+        "app",
+        &token,
+        &events(vec![login("login", "restarted", "ann")]),
+    );
+    assert_eq!(reply.status, 202, "{reply:?}");
+}

@@ -184,17 +184,24 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when the database answers a query.
+/// Ready when the database answers a query and takes writes.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, description = "The database answers", body = String, content_type = "text/plain"),
-        (status = 503, description = "The database is not usable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not usable, or refuses writes since a commit could not be synced to disk", body = ProblemDetails, content_type = "application/problem+json"),
     ),
 )]
 async fn readyz(State(app): State<Arc<App>>) -> Response {
+    if !app.store.writable() {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database could not be synced to disk; writes are refused until eventpush restarts",
+        )
+        .into_response();
+    }
     match app.store.read(read::ping).await {
         Ok(()) => "ready\n".into_response(),
         Err(e) => {

@@ -20,7 +20,8 @@
 use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use super::StoreError;
@@ -37,15 +38,19 @@ pub(super) struct LogSync {
 }
 
 impl LogSync {
-    /// Starts the thread for the database at `database`.
-    pub(super) fn start(database: &Path) -> Self {
-        let log = LogFile::of(database);
+    /// Starts the thread for the database at `database`, whose log the
+    /// writer's connection has created; it sets `refusing` if a sync fails.
+    pub(super) fn start(database: &Path, refusing: Arc<AtomicBool>) -> Result<Self, StoreError> {
+        let log = LogFile::open(database).map_err(|source| StoreError::OpenLog {
+            database: database.to_owned(),
+            source,
+        })?;
         let (groups, committed) = mpsc::channel::<Group>();
         let thread = std::thread::Builder::new()
             .name("eventpush-sync".into())
-            .spawn(move || sync_and_answer(log, committed))
+            .spawn(move || sync_and_answer(&log, &committed, &refusing))
             .expect("failed to spawn the database sync thread");
-        Self { groups, thread }
+        Ok(Self { groups, thread })
     }
 
     /// Answers a committed group once the log holding its commit is synced.
@@ -73,9 +78,10 @@ impl LogSync {
 /// a failed write-back once and may then count those pages as written, so
 /// a later sync could succeed over frames that never reached the disk, and
 /// after a power cut SQLite would replay the log only up to them. Every
-/// later group is therefore answered as not durable until a restart, when
-/// SQLite checks the log again.
-fn sync_and_answer(mut log: LogFile, committed: mpsc::Receiver<Group>) {
+/// later group is therefore answered as not durable, and `refusing` tells
+/// the writer to refuse new ones, until a restart, when SQLite checks the
+/// log again.
+fn sync_and_answer(log: &LogFile, committed: &mpsc::Receiver<Group>, refusing: &AtomicBool) {
     let mut failed = false;
     while let Ok(first) = committed.recv() {
         let waiting: Vec<Group> = std::iter::once(first).chain(committed.try_iter()).collect();
@@ -85,6 +91,7 @@ fn sync_and_answer(mut log: LogFile, committed: mpsc::Receiver<Group>) {
                 "failed to sync the database log to disk; every write is refused until eventpush restarts"
             );
             failed = true;
+            refusing.store(true, Ordering::Relaxed);
         }
         for (jobs, results) in waiting {
             let results = if failed {
@@ -108,51 +115,50 @@ fn not_durable(results: &[Result<Done, StoreError>]) -> Vec<Result<Done, StoreEr
 /// The write-ahead log file of a database, held open for syncing.
 struct LogFile {
     path: PathBuf,
-    /// The open file, with what identifies it on its file system.
-    open: Option<(File, FileId)>,
+    file: File,
+    /// What identified the file on its file system when it was opened.
+    id: FileId,
 }
 
 impl LogFile {
-    fn of(database: &Path) -> Self {
+    /// Opens the log of `database`, which the writer's connection has
+    /// created, and syncs its directory entry (a new file is only durable
+    /// once that is).
+    fn open(database: &Path) -> io::Result<Self> {
         let mut path = database.as_os_str().to_owned();
         path.push("-wal");
-        Self {
-            path: path.into(),
-            open: None,
+        let path = PathBuf::from(path);
+        let file = File::open(&path)?;
+        let id = FileId::of(&file.metadata()?);
+        #[cfg(unix)]
+        {
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            File::open(dir)?.sync_all()?;
         }
+        Ok(Self { path, file, id })
     }
 
     /// Syncs the log's contents to disk.
-    fn sync(&mut self) -> io::Result<()> {
-        // SQLite deletes the log when its last connection closes and makes a
-        // new one at the next open. The writer's connection stays open, so
-        // this should not happen under it; but syncing a file that is no
-        // longer the log would be silent, so the file held open is checked
-        // against the path before each sync.
-        let current = FileId::of(&std::fs::metadata(&self.path)?);
-        let file = match &self.open {
-            Some((file, held)) if current.is_some() && *held == current => file,
-            _ => {
-                let file = File::open(&self.path)?;
-                let held = FileId::of(&file.metadata()?);
-                // A new file is only durable once its directory entry is.
-                #[cfg(unix)]
-                {
-                    let dir = match self.path.parent() {
-                        Some(dir) if !dir.as_os_str().is_empty() => dir,
-                        _ => Path::new("."),
-                    };
-                    File::open(dir)?.sync_all()?;
-                }
-                &self.open.insert((file, held)).0
-            }
-        };
-        file.sync_data()
+    fn sync(&self) -> io::Result<()> {
+        // SQLite goes on writing to the file it opened even if another is
+        // put at its path (a log deleted by hand, then made anew by another
+        // process); syncing the new one would prove nothing.
+        let current = std::fs::metadata(&self.path).map(|m| FileId::of(&m));
+        if current.ok() != Some(self.id) {
+            return Err(io::Error::other(format!(
+                "the database log `{}` was removed or replaced while the database was open",
+                self.path.display()
+            )));
+        }
+        self.file.sync_data()
     }
 }
 
-/// A file's device and inode, where the platform tells them; `None`
-/// elsewhere, where the log is opened again for every sync.
+/// A file's device and inode, where the platform tells them; elsewhere
+/// nothing, and any file at the log's path counts as the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileId(Option<(u64, u64)>);
 
@@ -168,10 +174,6 @@ impl FileId {
             let _ = metadata;
             Self(None)
         }
-    }
-
-    fn is_some(&self) -> bool {
-        self.0.is_some()
     }
 }
 
@@ -198,7 +200,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("db.sqlite");
         let wal = dir.path().join("db.sqlite-wal");
-        let log_sync = LogSync::start(&database);
+        std::fs::write(&wal, b"frames").unwrap();
+        let refusing = Arc::new(AtomicBool::new(false));
+        let log_sync = LogSync::start(&database, Arc::clone(&refusing)).unwrap();
         let durable = |log_sync: &LogSync| {
             let (job, answer) = log_job();
             log_sync.answer_when_synced(vec![job], vec![Ok(Done::Nothing)]);
@@ -209,33 +213,38 @@ mod tests {
             }
         };
 
-        std::fs::write(&wal, b"frames").unwrap();
         assert!(durable(&log_sync));
+        assert!(!refusing.load(Ordering::Relaxed));
         // No log file to sync: the commit cannot be shown to be on disk.
         std::fs::remove_file(&wal).unwrap();
         assert!(!durable(&log_sync));
-        // Nor can any later one, though the sync itself would now succeed.
+        assert!(refusing.load(Ordering::Relaxed));
+        // Nor can any later one, though a file is back at the path.
         std::fs::write(&wal, b"frames").unwrap();
         assert!(!durable(&log_sync));
         log_sync.finish();
     }
 
     #[test]
-    fn a_log_made_anew_is_the_one_synced() {
+    fn a_log_replaced_under_the_database_is_not_synced() {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("db.sqlite");
         let wal = dir.path().join("db.sqlite-wal");
-        let mut log = LogFile::of(&database);
         std::fs::write(&wal, b"first").unwrap();
+        let log = LogFile::open(&database).unwrap();
         log.sync().unwrap();
-        let first = log.open.as_ref().unwrap().1;
 
-        // As SQLite does when its last connection closes and another opens.
         std::fs::remove_file(&wal).unwrap();
         std::fs::write(&wal, b"second").unwrap();
-        log.sync().unwrap();
-        let second = log.open.as_ref().unwrap().1;
-        assert_ne!(first, second);
-        assert_eq!(second, FileId::of(&std::fs::metadata(&wal).unwrap()));
+        let refused = log.sync().unwrap_err().to_string();
+        assert!(refused.contains("removed or replaced"), "{refused}");
+    }
+
+    #[test]
+    fn a_database_without_its_log_does_not_start_syncing() {
+        let dir = tempfile::tempdir().unwrap();
+        let refusing = Arc::new(AtomicBool::new(false));
+        let refused = LogSync::start(&dir.path().join("db.sqlite"), refusing).err();
+        assert!(matches!(refused, Some(StoreError::OpenLog { .. })));
     }
 }

@@ -19,6 +19,7 @@ pub mod tokens;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
@@ -52,6 +53,15 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The database's write-ahead log could not be opened for syncing.
+    #[error("failed to open the log of the database `{}`", database.display())]
+    OpenLog {
+        /// The database.
+        database: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database was written by a newer eventpush.
     #[error("the database has schema version {found}, newer than this binary's {supported}")]
     NewerSchema {
@@ -63,9 +73,15 @@ pub enum StoreError {
     /// The writer thread is gone (the server is shutting down).
     #[error("the database writer has stopped")]
     Closed,
-    /// A commit was written but could not be synced to disk.
-    #[error("the database could not be synced to disk")]
+    /// A commit was written but could not be synced to disk, or writes are
+    /// refused since one could not.
+    #[error(
+        "the database could not be synced to disk; writes are refused until eventpush restarts"
+    )]
     NotDurable,
+    /// The commit of the request's group failed (its cause is logged).
+    #[error("the database commit failed")]
+    CommitFailed,
     /// A blocking task panicked or was cancelled.
     #[error("a database task failed")]
     Task(#[from] tokio::task::JoinError),
@@ -109,6 +125,9 @@ pub struct Store {
     jobs: mpsc::Sender<Job>,
     readers: Arc<Readers>,
     closed: Arc<Mutex<Option<Closed>>>,
+    /// Set once a commit could not be synced to disk: from then on every
+    /// write is refused (see `log_sync`).
+    refusing: Arc<AtomicBool>,
 }
 
 /// The writer thread's notice that the database is closed.
@@ -161,20 +180,22 @@ impl Store {
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let mut conn = open_connection(path, durability)?;
         let checkpointer = checkpoint::Checkpointer::start(&mut conn, path, durability)?;
+        let refusing = Arc::new(AtomicBool::new(false));
         let log_sync = match durability {
             Durability::Full => {
                 // The log is synced beside the writer instead of in each commit.
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                Some(log_sync::LogSync::start(path))
+                Some(log_sync::LogSync::start(path, Arc::clone(&refusing))?)
             }
             Durability::Relaxed => None,
         };
         let (jobs, queue) = mpsc::channel(1024);
         let (closed_tx, closed) = std::sync::mpsc::channel();
+        let refusing_writer = Arc::clone(&refusing);
         std::thread::Builder::new()
             .name("eventpush-store".into())
             .spawn(move || {
-                write::run(conn, queue, GROUP_COMMIT_MAX, log_sync);
+                write::run(conn, queue, GROUP_COMMIT_MAX, log_sync, &refusing_writer);
                 checkpointer.join();
                 let _ = closed_tx.send(());
             })
@@ -186,7 +207,14 @@ impl Store {
                 idle: Mutex::new(Vec::new()),
             }),
             closed: Arc::new(Mutex::new(Some(Closed(closed)))),
+            refusing,
         })
+    }
+
+    /// Whether writes are taken: false once a commit could not be synced to
+    /// disk, until eventpush restarts.
+    pub fn writable(&self) -> bool {
+        !self.refusing.load(Ordering::Relaxed)
     }
 
     /// What tells when the writer has committed its last job and closed

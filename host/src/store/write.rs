@@ -1,12 +1,15 @@
 //! The writer thread: group commit of ingests and log entries.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::log_sync::LogSync;
 use super::{Expiring, Job, StoreError};
 use crate::graph::{Child, Event, Rejection, Summary};
+use crate::http::problem::error_chain;
 
 /// The events of one request, ready to store.
 #[derive(Debug)]
@@ -137,6 +140,7 @@ pub(super) fn run(
     mut queue: mpsc::Receiver<Job>,
     max_group: usize,
     log_sync: Option<LogSync>,
+    refusing: &AtomicBool,
 ) {
     while let Some(first) = queue.blocking_recv() {
         let mut jobs = vec![first];
@@ -145,6 +149,11 @@ pub(super) fn run(
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
+        }
+        if refusing.load(Ordering::Relaxed) {
+            let refused = jobs.iter().map(|_| Err(StoreError::NotDurable)).collect();
+            answer(jobs, refused);
+            continue;
         }
         let results = commit_group(&mut conn, &jobs);
         match &log_sync {
@@ -171,18 +180,17 @@ fn commit_group(conn: &mut Connection, jobs: &[Job]) -> Vec<Result<Done, StoreEr
     // did not happen (the log hook never reports one), so applying the jobs
     // again cannot apply any twice.
     let committed = apply_group(conn, jobs, Isolation::Shared).or_else(|e| {
-        tracing::debug!(error = %e, "a commit group failed; applying its jobs one by one");
+        tracing::debug!(error = %error_chain(&e), "a commit group failed; applying its jobs one by one");
         apply_group(conn, jobs, Isolation::PerJob)
     });
     crate::metrics::global().commit(started.elapsed());
     committed.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "failed to commit to the database");
-        Vec::new()
+        tracing::error!(error = %error_chain(&e), "failed to commit to the database");
+        jobs.iter().map(|_| Err(StoreError::CommitFailed)).collect()
     })
 }
 
-/// Sends each job its result. Without results (the commit failed), every
-/// reply is dropped unsent, which the requester takes as `StoreError::Closed`.
+/// Sends each job its result.
 pub(super) fn answer(jobs: Vec<Job>, results: Vec<Result<Done, StoreError>>) {
     for (job, outcome) in jobs.into_iter().zip(results) {
         // A requester may have gone away; what it asked for is done regardless.
@@ -224,7 +232,11 @@ fn apply_group(
     jobs: &[Job],
     isolation: Isolation,
 ) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
-    let mut tx = conn.transaction()?;
+    // The write lock is taken at the start, waiting (the busy timeout) for
+    // another process that holds it, such as `token create`. A transaction
+    // that began by reading would instead fail at its first write, with no
+    // wait, once that other process had committed.
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         let result = match isolation {
@@ -279,7 +291,7 @@ fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Done, StoreError> {
             Ok(done)
         }
         Err(e) => {
-            tracing::error!(error = %e, "failed to write to the database");
+            tracing::error!(error = %error_chain(&e), "failed to write to the database");
             Err(e)
         }
     }
@@ -750,6 +762,54 @@ mod tests {
                 ("t3".to_owned(), None)
             ]
         );
+    }
+
+    #[test]
+    fn a_writer_refusing_writes_answers_without_applying_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let conn = open_connection(&path, Durability::Full).unwrap();
+        let (jobs, queue) = mpsc::channel(4);
+        let (job, answer) = ingest_job("e1");
+        jobs.blocking_send(job).unwrap();
+        drop(jobs);
+
+        run(conn, queue, 8, None, &AtomicBool::new(true));
+
+        assert!(matches!(
+            answer.blocking_recv().unwrap(),
+            Err(StoreError::NotDurable)
+        ));
+        let conn = open_connection(&path, Durability::Full).unwrap();
+        let stored: i64 = conn
+            .query_row("SELECT COUNT(*) FROM nodes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, 0);
+    }
+
+    #[test]
+    fn a_group_waits_for_another_process_holding_the_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let mut conn = open_connection(&path, Durability::Full).unwrap();
+        // As `token create` from the command line would, while pushes come in.
+        let other = open_connection(&path, Durability::Full).unwrap();
+        other
+            .execute_batch(
+                "BEGIN IMMEDIATE;
+                 INSERT INTO tokens (id, hash, datasource, admin, created_at)
+                 VALUES ('t1', x'00', 'ds', 0, 0);",
+            )
+            .unwrap();
+        let (job, _answer) = ingest_job("e1");
+        let writer = std::thread::spawn(move || {
+            let results = commit_group(&mut conn, &[job]);
+            results.iter().map(Result::is_ok).collect::<Vec<_>>()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        other.execute_batch("COMMIT").unwrap();
+
+        assert_eq!(writer.join().unwrap(), [true]);
     }
 
     #[test]
