@@ -53,6 +53,17 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// SQLite could not put the database in WAL mode.
+    #[error(
+        "the database `{}` cannot use a write-ahead log (it stays in `{mode}` mode); put it on a local file system",
+        path.display()
+    )]
+    NoWal {
+        /// The database.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
     /// The database's write-ahead log could not be opened for syncing.
     #[error("failed to open the log of the database `{}`", database.display())]
     OpenLog {
@@ -157,7 +168,17 @@ pub fn open_connection(path: &Path, durability: Durability) -> Result<Connection
     }
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Readers beside the writer, and the log synced beside it, need WAL
+    // mode; SQLite keeps the old mode where the file system cannot share
+    // memory between connections (some network file systems).
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::NoWal {
+            path: path.to_owned(),
+            mode,
+        });
+    }
     let synchronous = match durability {
         Durability::Full => "FULL",
         Durability::Relaxed => "NORMAL",
@@ -475,6 +496,18 @@ mod tests {
         assert_eq!((again.accepted, again.duplicates), (0, 1));
         let refused: Vec<usize> = again.rejected.iter().map(|r| r.index).collect();
         assert_eq!(refused, [1]);
+    }
+
+    #[test]
+    fn a_database_that_cannot_use_a_write_ahead_log_is_refused_with_the_reason() {
+        // SQLite keeps an in-memory database in `memory` mode, as it keeps
+        // one on a file system without shared memory in its old mode.
+        let refused = open_connection(Path::new(":memory:"), Durability::Full).err();
+        let Some(StoreError::NoWal { mode, .. }) = &refused else {
+            panic!("expected NoWal, got {refused:?}");
+        };
+        assert_eq!(mode, "memory");
+        assert!(refused.unwrap().to_string().contains("local file system"));
     }
 
     #[tokio::test]
