@@ -195,12 +195,18 @@ mod tests {
         (Job::Log(Box::new(entry), reply), answer)
     }
 
-    #[test]
-    fn a_commit_is_answered_only_as_durable_as_its_sync_and_none_after_a_failed_one() {
+    /// A directory with a database path and a file at its log's path.
+    fn database_with_log() -> (tempfile::TempDir, PathBuf, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("db.sqlite");
         let wal = dir.path().join("db.sqlite-wal");
         std::fs::write(&wal, b"frames").unwrap();
+        (dir, database, wal)
+    }
+
+    #[test]
+    fn a_commit_is_answered_only_as_durable_as_its_sync_and_none_after_a_failed_one() {
+        let (_dir, database, wal) = database_with_log();
         let refusing = Arc::new(AtomicBool::new(false));
         let log_sync = LogSync::start(&database, Arc::clone(&refusing)).unwrap();
         let durable = |log_sync: &LogSync| {
@@ -227,10 +233,7 @@ mod tests {
 
     #[test]
     fn a_log_replaced_under_the_database_is_not_synced() {
-        let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("db.sqlite");
-        let wal = dir.path().join("db.sqlite-wal");
-        std::fs::write(&wal, b"first").unwrap();
+        let (_dir, database, wal) = database_with_log();
         let log = LogFile::open(&database).unwrap();
         log.sync().unwrap();
 
