@@ -16,3 +16,16 @@ pub mod retention;
 pub mod store;
 pub mod template;
 mod yaml;
+
+/// An error and its sources, joined with `: `, for a log line. Every module
+/// logs errors this way, so it sits at the root rather than in one of them.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text += ": ";
+        text += &cause.to_string();
+        source = cause.source();
+    }
+    text
+}

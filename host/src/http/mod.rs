@@ -69,7 +69,7 @@ impl App {
         let loaded = tokio::task::spawn_blocking(move || Config::load(&path, engine.as_ref()))
             .await
             .map_err(|e| format!("the reload task failed: {e}"))?;
-        let mut config = loaded.map_err(|e| problem::error_chain(&e))?;
+        let mut config = loaded.map_err(|e| crate::error_chain(&e))?;
         if config.listen != running.listen || config.database != running.database {
             tracing::warn!("`listen` and `database` changes take effect at the next restart");
         }
@@ -205,7 +205,7 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
     match app.store.read(read::ping).await {
         Ok(()) => "ready\n".into_response(),
         Err(e) => {
-            tracing::warn!(error = %problem::error_chain(&e), "readiness check failed");
+            tracing::warn!(error = %crate::error_chain(&e), "readiness check failed");
             Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the database is not usable",

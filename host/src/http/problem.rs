@@ -65,7 +65,7 @@ impl Problem {
 
     /// 500 for a fault of ours; the cause is logged here, never sent.
     pub fn internal(cause: &dyn std::error::Error) -> Self {
-        tracing::error!(error = %error_chain(cause), "request failed");
+        tracing::error!(error = %crate::error_chain(cause), "request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the server failed to handle the request",
@@ -136,18 +136,6 @@ impl IntoResponse for Problem {
         headers.extend(extra.into_iter().map(|(name, value)| (Some(name), value)));
         response
     }
-}
-
-/// An error and its sources, joined with `: `, for a log line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text += ": ";
-        text += &cause.to_string();
-        source = cause.source();
-    }
-    text
 }
 
 /// Path segments, as [`axum::extract::Path`] reads them, refused as a

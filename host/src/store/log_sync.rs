@@ -25,7 +25,7 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use super::StoreError;
-use super::write::{Done, answer};
+use super::write::{Done, all_failed, answer};
 use crate::store::Job;
 
 /// A committed group: its jobs and what each produced.
@@ -61,7 +61,7 @@ impl LogSync {
     ) {
         if let Err(mpsc::SendError((jobs, results))) = self.groups.send((jobs, results)) {
             // Only if the thread panicked: nothing can tell the commit is on disk.
-            answer(jobs, not_durable(&results));
+            answer(jobs, all_failed(results.len(), || StoreError::NotDurable));
         }
     }
 
@@ -82,34 +82,27 @@ impl LogSync {
 /// the writer to refuse new ones, until a restart, when SQLite checks the
 /// log again.
 fn sync_and_answer(log: &LogFile, committed: &mpsc::Receiver<Group>, refusing: &AtomicBool) {
-    let mut failed = false;
     while let Ok(first) = committed.recv() {
         let waiting: Vec<Group> = std::iter::once(first).chain(committed.try_iter()).collect();
-        if !failed && let Err(e) = log.sync() {
+        if !refusing.load(Ordering::Relaxed)
+            && let Err(e) = log.sync()
+        {
             tracing::error!(
                 error = %e,
                 "failed to sync the database log to disk; every write is refused until eventpush restarts"
             );
-            failed = true;
             refusing.store(true, Ordering::Relaxed);
         }
+        let durable = !refusing.load(Ordering::Relaxed);
         for (jobs, results) in waiting {
-            let results = if failed {
-                not_durable(&results)
-            } else {
+            let results = if durable {
                 results
+            } else {
+                all_failed(results.len(), || StoreError::NotDurable)
             };
             answer(jobs, results);
         }
     }
-}
-
-/// What to answer for jobs whose commit may not have reached the disk.
-fn not_durable(results: &[Result<Done, StoreError>]) -> Vec<Result<Done, StoreError>> {
-    results
-        .iter()
-        .map(|_| Err(StoreError::NotDurable))
-        .collect()
 }
 
 /// The write-ahead log file of a database, held open for syncing.

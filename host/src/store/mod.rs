@@ -431,10 +431,16 @@ mod tests {
 
     use serde_json::Value;
 
-    #[tokio::test]
-    async fn redelivery_is_a_duplicate_and_shared_children_take_the_newest() {
+    /// A store on a new database in a temporary directory, kept while used.
+    fn open_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn redelivery_is_a_duplicate_and_shared_children_take_the_newest() {
+        let (_dir, store) = open_store();
         let first = store
             .ingest(ingest(vec![event("e1", "login", "t1")], 1, 50))
             .await
@@ -458,8 +464,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_a_type_beyond_the_subject_cap_and_names_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let (_dir, store) = open_store();
         let batch = vec![
             event("a", "one", "t"),
             event("b", "two", "t"),
@@ -478,8 +483,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_redelivery_is_a_duplicate_even_under_a_type_past_the_cap() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let (_dir, store) = open_store();
         let first = store
             .ingest(ingest(vec![event("a", "one", "t")], 1, 1))
             .await
@@ -512,8 +516,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_datasource_cannot_use_up_the_types_of_another() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let (_dir, store) = open_store();
         let full = store
             .ingest(ingest(vec![event("a", "one", "t")], 1, 1))
             .await
@@ -528,8 +531,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_child_seen_again_gets_the_index_rows_its_template_now_asks_for() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let (_dir, store) = open_store();
         let first = event("e1", "one", "shared");
         let mut second = event("e2", "one", "shared");
         // The same attributes, as a reloaded template that indexes more of them reads them.
@@ -550,8 +552,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_child_seen_again_unchanged_is_not_rewritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let (_dir, store) = open_store();
         let with_index = |id: &str| {
             let mut event = event(id, "one", "shared");
             let child = &mut event.children[0];
@@ -588,8 +589,7 @@ mod tests {
 
     #[tokio::test]
     async fn log_sweep_removes_old_entries_behind_newer_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let (_dir, store) = open_store();
         // Entries are numbered when committed, not when received: a newer
         // entry can come first, for example after the clock went back.
         for at in [500, 10, 20, 600, 30] {
@@ -615,8 +615,7 @@ mod tests {
 
     #[tokio::test]
     async fn sweep_removes_expired_events_and_their_orphaned_children_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let (_dir, store) = open_store();
         store
             .ingest(ingest(
                 vec![event("old", "one", "shared"), event("old2", "two", "alone")],
@@ -689,9 +688,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_is_copied_into_the_database_while_the_writer_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, store) = open_store();
         let path = dir.path().join("db.sqlite");
-        let store = Store::open(&path, Durability::Full).unwrap();
         // 960 events of 2 KB: a log past the 1,000 pages after which the
         // thread copies them, short of the size at which the writer does.
         write_padded(&store, 12).await;
@@ -710,9 +708,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_starts_over_under_steady_writes() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, store) = open_store();
         let path = dir.path().join("db.sqlite");
-        let store = Store::open(&path, Durability::Full).unwrap();
         // 8,000 events of 2 KB: some 4,000 pages of rows alone. A checkpoint
         // beside a writer that never pauses never lets the log start over.
         write_padded(&store, 100).await;

@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 
 use super::log_sync::LogSync;
 use super::{Expiring, Job, StoreError};
+use crate::error_chain;
 use crate::graph::{Child, Event, Rejection, Summary};
-use crate::http::problem::error_chain;
 
 /// The events of one request, ready to store.
 #[derive(Debug)]
@@ -151,7 +151,7 @@ pub(super) fn run(
             }
         }
         if refusing.load(Ordering::Relaxed) {
-            let refused = jobs.iter().map(|_| Err(StoreError::NotDurable)).collect();
+            let refused = all_failed(jobs.len(), || StoreError::NotDurable);
             answer(jobs, refused);
             continue;
         }
@@ -186,8 +186,16 @@ fn commit_group(conn: &mut Connection, jobs: &[Job]) -> Vec<Result<Done, StoreEr
     crate::metrics::global().commit(started.elapsed());
     committed.unwrap_or_else(|e| {
         tracing::error!(error = %error_chain(&e), "failed to commit to the database");
-        jobs.iter().map(|_| Err(StoreError::CommitFailed)).collect()
+        all_failed(jobs.len(), || StoreError::CommitFailed)
     })
+}
+
+/// The results of `count` jobs that all failed for one reason.
+pub(super) fn all_failed(
+    count: usize,
+    error: impl Fn() -> StoreError,
+) -> Vec<Result<Done, StoreError>> {
+    (0..count).map(|_| Err(error())).collect()
 }
 
 /// Sends each job its result.

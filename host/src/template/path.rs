@@ -86,12 +86,10 @@ fn string_equality(filter: &Filter) -> Option<Step> {
 }
 
 /// The elements of an array or the member values of an object.
-fn items(value: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
-    match value {
-        Value::Array(elements) => Box::new(elements.iter()),
-        Value::Object(members) => Box::new(members.values()),
-        _ => Box::new(std::iter::empty()),
-    }
+fn items(value: &Value) -> impl Iterator<Item = &Value> {
+    let elements = value.as_array().into_iter().flatten();
+    let members = value.as_object().into_iter().flat_map(|m| m.values());
+    elements.chain(members)
 }
 
 /// Adds to `found` what `steps` select from `value`, in document order.
