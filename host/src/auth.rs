@@ -86,6 +86,37 @@ pub fn id_of(token: &str) -> Option<&str> {
     (id.bytes().all(|b| b.is_ascii_hexdigit()) && !secret.is_empty()).then_some(id)
 }
 
+/// `text` with the secret part of every token in it replaced by `…`: an
+/// answer that quotes what a caller sent (a path segment, a query value)
+/// must not carry a token the caller put in the wrong place. The token's
+/// public ID stays, so the caller can tell which token it was.
+pub fn redact_tokens(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_secret = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut redacted = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(PREFIX) {
+        let candidate = &rest[start..];
+        let secret_end = candidate
+            .find(|c: char| !is_secret(c))
+            .unwrap_or(candidate.len());
+        let Some(id) = id_of(&candidate[..secret_end]) else {
+            redacted.push_str(&rest[..start + PREFIX.len()]);
+            rest = &rest[start + PREFIX.len()..];
+            continue;
+        };
+        redacted.push_str(&rest[..start]);
+        redacted.push_str(PREFIX);
+        redacted.push_str(id);
+        redacted.push_str("_…");
+        rest = &candidate[secret_end..];
+    }
+    if redacted.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    redacted.push_str(rest);
+    std::borrow::Cow::Owned(redacted)
+}
+
 /// Why a request was not authenticated. Deliberately says nothing about
 /// which part was wrong; the answer is a plain 401.
 #[derive(Debug, thiserror::Error)]
@@ -233,5 +264,21 @@ mod tests {
     fn debug_never_shows_a_token() {
         let t = generate();
         assert!(!format!("{t:?}").contains(t.token.expose()));
+    }
+
+    #[test]
+    fn answers_quote_a_token_without_its_secret() {
+        let token = generate().token.0;
+        let id = id_of(&token).unwrap().to_owned();
+        let quoted = format!("no datasource `{token}`, nor `{token}`; ep_ alone and ep_x_y stay");
+        let redacted = redact_tokens(&quoted);
+        assert_eq!(
+            redacted,
+            format!("no datasource `ep_{id}_…`, nor `ep_{id}_…`; ep_ alone and ep_x_y stay")
+        );
+        assert!(matches!(
+            redact_tokens("nothing to hide"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

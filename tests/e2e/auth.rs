@@ -342,3 +342,23 @@ fn never_writes_a_token_into_the_database_files() {
     }
     assert!(files >= 1, "no database file in {}", server.dir().display());
 }
+
+#[test]
+fn a_token_sent_in_the_wrong_place_is_not_quoted_back() {
+    let server = Server::start(vec![Source::template("app", LOGINS)]);
+    let token = server.token("app");
+    let admin = server.admin_token();
+
+    let in_path = server.push(&token, &token, one_login("e1"), "application/json");
+    let in_query = server.get_admin(&format!("/api/v1/subjects/ann/events?limit={admin}"));
+
+    for (reply, status, misplaced) in [(&in_path, 404, &token), (&in_query, 400, &admin)] {
+        reply.problem(status);
+        assert!(
+            !reply.text.contains(secret_tail(misplaced)),
+            "the answer quotes the token: {}",
+            reply.text
+        );
+        assert!(reply.text.contains("_…"), "{}", reply.text);
+    }
+}

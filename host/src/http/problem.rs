@@ -30,9 +30,14 @@ pub struct Problem {
 impl Problem {
     /// A problem with `status` and a detail for the client.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
         Self {
             status,
-            detail: detail.into(),
+            // A detail may quote what the caller sent, a misplaced token too.
+            detail: match crate::auth::redact_tokens(&detail) {
+                std::borrow::Cow::Borrowed(_) => detail,
+                std::borrow::Cow::Owned(redacted) => redacted,
+            },
             members: Map::new(),
             headers: Vec::new(),
         }
