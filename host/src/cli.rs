@@ -35,7 +35,9 @@ pub enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Run a payload through a template without storing it; print the answer
-    /// and what would be stored.
+    /// and what would be stored. Exits 0 when the answer is 2xx, 1 when it is
+    /// not, 2 when there is no answer: bad arguments, or a template, mapper
+    /// or payload that cannot be read.
     Try(TryArgs),
     /// Erase everything stored about one subject (privacy requests).
     EraseSubject {
@@ -159,7 +161,12 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve(args).map(|()| ExitCode::SUCCESS),
             Command::Token(command) => token(command).map(|()| ExitCode::SUCCESS),
-            Command::Try(args) => try_payload(args),
+            // A script that expects a refusal (exit 1) must not take a
+            // missing payload file for one.
+            Command::Try(args) => Ok(try_payload(args).unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            })),
             Command::Validate { files } => Ok(validate(&files)),
             Command::EraseSubject { subject, location } => {
                 let (conn, _) = open_for_tokens(&location)?;

@@ -347,6 +347,48 @@ fn try_exits_2_for_a_usage_error() {
 }
 
 #[test]
+fn try_exits_2_when_a_file_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo_path("tests/e2e/fixtures/okta-event-hook.json");
+    let sample = sample.to_string_lossy();
+    let template = okta_template();
+    let template = template.to_string_lossy();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "entities: [").unwrap();
+    let broken = broken.to_string_lossy();
+
+    let cases = [
+        (
+            vec!["try", "--template", &template, "missing.json"],
+            "missing.json",
+        ),
+        (
+            vec!["try", "--template", "missing.yaml", &sample],
+            "missing.yaml",
+        ),
+        (vec!["try", "--template", &broken, &sample], "broken.yaml"),
+        (
+            vec![
+                "try",
+                "--template",
+                &template,
+                "--mapper",
+                "gone.wasm",
+                &sample,
+            ],
+            "gone.wasm",
+        ),
+    ];
+
+    for (args, named) in cases {
+        let ran = run_in(dir.path(), &args);
+        assert_eq!(ran.code, 2, "{ran:#?}");
+        assert_eq!(ran.stdout, "", "{ran:#?}");
+        assert!(ran.stderr.contains(named), "{ran:#?}");
+    }
+}
+
+#[test]
 fn serve_logs_where_it_listens_and_each_datasource() {
     let server = Server::start(vec![Source::okta("okta"), Source::template("app", LOGINS)]);
 
