@@ -14,10 +14,13 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::graph::Summary;
-use crate::mapper::Receipt;
+use crate::mapper::{Fault, Receipt};
 
 /// The label of requests to a datasource that is not configured.
 pub const UNKNOWN_DATASOURCE: &str = "(unknown)";
+
+/// What can become of an event, as counted by `eventpush_events_total`.
+const EVENT_OUTCOMES: [&str; 4] = ["accepted", "duplicate", "unmatched", "rejected"];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -131,15 +134,41 @@ impl Metrics {
         self.shed.inc();
     }
 
+    /// Starts the series of a configured datasource at zero: a series that
+    /// appears only with its first count hides that count from `rate` and
+    /// `increase`, so the first refused event or failed mapper call would
+    /// alert no one.
+    pub fn datasource(&self, datasource: &str, mapper: bool) {
+        for outcome in EVENT_OUTCOMES {
+            self.events.get_or_create_owned(&EventLabels {
+                datasource: datasource.to_owned(),
+                outcome,
+            });
+        }
+        if !mapper {
+            return;
+        }
+        self.mapper_seconds.get_or_create_owned(&DatasourceLabels {
+            datasource: datasource.to_owned(),
+        });
+        for kind in Fault::KINDS {
+            self.mapper_failures.get_or_create_owned(&FailureLabels {
+                datasource: datasource.to_owned(),
+                kind: kind.to_owned(),
+            });
+        }
+    }
+
     /// Counts the events of a stored push by outcome.
     pub fn events(&self, datasource: &str, summary: &Summary) {
-        let outcomes = [
-            ("accepted", summary.accepted),
-            ("duplicate", summary.duplicates),
-            ("unmatched", summary.unmatched),
-            ("rejected", summary.rejected.len()),
+        let counts = [
+            summary.accepted,
+            summary.duplicates,
+            summary.unmatched,
+            summary.rejected.len(),
         ];
-        for (outcome, count) in outcomes.into_iter().filter(|(_, n)| *n > 0) {
+        let outcomes = EVENT_OUTCOMES.into_iter().zip(counts);
+        for (outcome, count) in outcomes.filter(|(_, n)| *n > 0) {
             let labels = EventLabels {
                 datasource: datasource.to_owned(),
                 outcome,

@@ -1,7 +1,7 @@
 //! `/metrics`: what the server did, in the OpenMetrics text format.
 
 use crate::mappers::test_mapper;
-use crate::util::{LOGINS, Server, Source, events, login};
+use crate::util::{LOGINS, Server, Source, events, login, write_config};
 
 /// The value of the sample `name{labels}`, if the text has it.
 fn sample(text: &str, series: &str) -> Option<f64> {
@@ -86,4 +86,41 @@ fn metrics_count_requests_events_mapper_calls_and_commits() {
     assert!(commits >= 2.0, "{text}");
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
     assert!(!text.contains(&token) && !text.contains("m-1"), "{text}");
+}
+
+#[test]
+fn metrics_start_every_configured_series_at_zero() {
+    let server = Server::start(vec![Source::template("app", LOGINS)]);
+    write_config(
+        server.dir(),
+        &[
+            Source::template("app", LOGINS),
+            Source::template("mapped", LOGINS).mapper(test_mapper("panic")),
+        ],
+    );
+    let admin = server.admin_token();
+    let reloaded = server.send(server.post("/api/v1/reload").bearer_auth(&admin));
+    assert_eq!(reloaded.status, 200, "{reloaded:?}");
+
+    let text = server.send(server.get("/metrics")).text;
+
+    for datasource in ["app", "mapped"] {
+        for outcome in ["accepted", "duplicate", "unmatched", "rejected"] {
+            let series = format!(
+                r#"eventpush_events_total{{datasource="{datasource}",outcome="{outcome}"}}"#
+            );
+            assert_eq!(sample(&text, &series), Some(0.0), "{series} in:\n{text}");
+        }
+    }
+    for kind in ["fuel", "timeout", "memory", "output", "trap", "status"] {
+        let series =
+            format!(r#"eventpush_mapper_failures_total{{datasource="mapped",kind="{kind}"}}"#);
+        assert_eq!(sample(&text, &series), Some(0.0), "{series} in:\n{text}");
+    }
+    let calls = r#"eventpush_mapper_duration_seconds_count{datasource="mapped"}"#;
+    assert_eq!(sample(&text, calls), Some(0.0), "{text}");
+    assert!(
+        !text.contains(r#"mapper_failures_total{datasource="app""#),
+        "{text}"
+    );
 }

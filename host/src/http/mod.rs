@@ -46,6 +46,7 @@ fn mapper_slots() -> usize {
 impl App {
     /// State serving `config` from `store`; `engine` loads mappers on reload.
     pub fn new(config: Config, store: Store, env_admin: EnvAdmin, engine: Option<Engine>) -> Self {
+        start_series(&config);
         Self {
             config: RwLock::new(Arc::new(config)),
             store,
@@ -75,6 +76,7 @@ impl App {
         }
         config.listen = running.listen;
         config.database = running.database.clone();
+        start_series(&config);
         let config = Arc::new(config);
         *self.config.write().expect("config lock poisoned") = config.clone();
         Ok(config)
@@ -88,6 +90,13 @@ impl App {
     /// The datasource with this ID in the configuration in force.
     pub fn datasource(&self, id: &str) -> Option<Arc<Datasource>> {
         self.config().datasources.get(id).cloned()
+    }
+}
+
+/// Starts the metrics of every datasource of `config` at zero.
+fn start_series(config: &Config) {
+    for datasource in config.datasources.values() {
+        crate::metrics::global().datasource(&datasource.id, datasource.mapper.is_some());
     }
 }
 

@@ -128,6 +128,9 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// Every [`Fault::kind`].
+    pub const KINDS: [&'static str; 6] = ["fuel", "timeout", "memory", "output", "trap", "status"];
+
     /// A short name for metrics and the event-stream log.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -269,3 +269,19 @@ fn an_interim_status_is_a_fault_not_an_answer() {
     assert_eq!(check_outcome(respond(600), 1024), Err(Fault::Status(600)));
     assert!(check_outcome(respond(200), 1024).is_ok());
 }
+
+#[test]
+fn every_fault_kind_is_listed_once() {
+    let faults = [
+        Fault::Fuel(1),
+        Fault::Timeout(Duration::from_millis(1)),
+        Fault::Memory(1),
+        Fault::Output { size: 2, limit: 1 },
+        Fault::Trap("unreachable".into()),
+        Fault::Status(101),
+    ];
+
+    let kinds: Vec<&str> = faults.iter().map(Fault::kind).collect();
+
+    assert_eq!(kinds, Fault::KINDS);
+}
