@@ -23,6 +23,7 @@ use std::sync::Arc;
 use axum::http::HeaderName;
 use indexmap::IndexMap;
 use serde::Deserialize;
+use serde_saphyr::{Location, Spanned};
 
 use crate::mapper::{self, Secret};
 use crate::store::Durability;
@@ -45,7 +46,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_
 struct ConfigFile {
     /// `listen`: address and port; default `127.0.0.1:8080`.
     #[serde(default)]
-    listen: Option<String>,
+    listen: Option<Spanned<String>>,
     /// `database`: the SQLite file; default `data/eventpush.db`.
     #[serde(default)]
     database: Option<PathBuf>,
@@ -58,27 +59,45 @@ struct ConfigFile {
     /// `max_in_flight`: pushes handled at once; past it, 503 with
     /// `Retry-After`. Default 512. Read at start only.
     #[serde(default)]
-    max_in_flight: Option<usize>,
+    max_in_flight: Option<Spanned<usize>>,
     /// `max_connections`: connections open at once; default 1024. Read at start.
     #[serde(default)]
-    max_connections: Option<usize>,
+    max_connections: Option<Spanned<usize>>,
     /// `idle_timeout_ms`: a connection that sends nothing this long is
     /// closed; default 60000. Read at start.
     #[serde(default)]
-    idle_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<Spanned<u64>>,
     /// `tls`: serve HTTPS with this certificate and key.
     #[serde(default)]
-    tls: Option<TlsDef>,
+    tls: Option<Spanned<TlsDef>>,
     /// `header_read_timeout_ms`: time allowed to receive a request's head
     /// (request line and headers); default 10000. Read at start.
     #[serde(default)]
-    header_read_timeout_ms: Option<u64>,
+    header_read_timeout_ms: Option<Spanned<u64>>,
     /// `shutdown_timeout_ms`: how long requests in flight may take to finish
     /// after SIGTERM or Ctrl-C; default 20000. Read at start.
     #[serde(default)]
     shutdown_timeout_ms: Option<u64>,
     /// `datasources`: ID to datasource; the ID is the last URL segment.
-    datasources: IndexMap<String, DatasourceDef>,
+    datasources: IndexMap<DatasourceId, DatasourceDef>,
+}
+
+/// A datasource ID, checked as it is read so that a bad one is reported at
+/// its own line (the ID is the last segment of the datasource's URL).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct DatasourceId(String);
+
+impl<'de> Deserialize<'de> for DatasourceId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+        if id.is_empty() || id.bytes().all(|b| b == b'.') || !id.bytes().all(allowed) {
+            return Err(serde::de::Error::custom(
+                "a datasource ID may hold only letters, digits, `-`, `_` and `.`",
+            ));
+        }
+        Ok(Self(id))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -96,23 +115,23 @@ struct DatasourceDef {
     template: PathBuf,
     /// `token_header`: the header carrying the bearer token; default `Authorization`.
     #[serde(default)]
-    token_header: Option<String>,
+    token_header: Option<Spanned<String>>,
     /// `auth`: `token` (default) or `mapper`.
     #[serde(default)]
-    auth: Option<AuthMode>,
+    auth: Option<Spanned<AuthMode>>,
     /// `mapper`: `builtin:NAME` or a path to a `.wasm` component.
     #[serde(default)]
-    mapper: Option<String>,
+    mapper: Option<Spanned<String>>,
     /// `mapper_config`: plain values the mapper reads by key.
     #[serde(default)]
-    mapper_config: BTreeMap<String, PlainValue>,
+    mapper_config: Option<Spanned<BTreeMap<String, PlainValue>>>,
     /// `secrets`: name to `env:VAR` or `file:PATH`; the mapper knows only names.
     #[serde(default)]
-    secrets: BTreeMap<String, String>,
+    secrets: BTreeMap<String, Spanned<String>>,
     /// `unauthenticated_handshakes`: let requests without credentials reach
     /// the mapper, honouring only a respond outcome for them; default false.
     #[serde(default)]
-    unauthenticated_handshakes: bool,
+    unauthenticated_handshakes: Option<Spanned<bool>>,
     /// `limits`: overrides of the top-level limits.
     #[serde(default)]
     limits: LimitsDef,
@@ -161,41 +180,41 @@ struct TlsDef {
 }
 
 /// Limits as written; unset keys fall back to the top level, then the defaults.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LimitsDef {
     /// `max_body_bytes`: largest request body; default 1 MiB, at most 64 MiB.
     #[serde(default)]
-    max_body_bytes: Option<usize>,
+    max_body_bytes: Option<Spanned<usize>>,
     /// `retention_days`: how long events are kept; default and maximum 30.
     #[serde(default)]
-    retention_days: Option<u32>,
+    retention_days: Option<Spanned<u32>>,
     /// `log_retention_days`: how long event-stream log entries are kept;
     /// default 30, at most 365.
     #[serde(default)]
-    log_retention_days: Option<u32>,
+    log_retention_days: Option<Spanned<u32>>,
     /// `max_event_types_per_subject`: distinct types one subject may hold;
     /// default and maximum 50.
     #[serde(default)]
-    max_event_types_per_subject: Option<usize>,
+    max_event_types_per_subject: Option<Spanned<usize>>,
     /// `mapper_fuel`: fuel per call; default 100 million.
     #[serde(default)]
-    mapper_fuel: Option<u64>,
+    mapper_fuel: Option<Spanned<u64>>,
     /// `mapper_memory_bytes`: linear memory cap; default 64 MiB, at most 1 GiB.
     #[serde(default)]
-    mapper_memory_bytes: Option<usize>,
+    mapper_memory_bytes: Option<Spanned<usize>>,
     /// `mapper_timeout_ms`: wall-clock time per call; default 1000.
     #[serde(default)]
-    mapper_timeout_ms: Option<u64>,
+    mapper_timeout_ms: Option<Spanned<u64>>,
     /// `mapper_output_bytes`: largest body or answer a mapper returns; default 1 MiB.
     #[serde(default)]
-    mapper_output_bytes: Option<usize>,
+    mapper_output_bytes: Option<Spanned<usize>>,
     /// `body_read_timeout_ms`: time allowed to receive a body; default 10000.
     #[serde(default)]
-    body_read_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<Spanned<u64>>,
     /// `max_events_per_request`: events one push may hold; default 10000.
     #[serde(default)]
-    max_events_per_request: Option<usize>,
+    max_events_per_request: Option<Spanned<usize>>,
 }
 
 /// Limits in force for one datasource.
@@ -350,26 +369,46 @@ impl Config {
         let file: ConfigFile = yaml::parse(&text).map_err(invalid)?;
         let base = path.parent().unwrap_or(Path::new("."));
 
-        let listen = file.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-        let listen = listen.parse().map_err(|_| {
-            invalid(top_level(format!(
-                "`listen`: `{listen}` is not an address and port such as 127.0.0.1:8080"
-            )))
-        })?;
+        let listen = match &file.listen {
+            Some(listen) => listen.value.parse().map_err(|_| {
+                invalid(Problem::at(
+                    &listen.referenced,
+                    format!(
+                        "`listen`: `{}` is not an address and port such as 127.0.0.1:8080",
+                        listen.value
+                    ),
+                ))
+            })?,
+            None => DEFAULT_LISTEN.parse().expect("the default address parses"),
+        };
         let defaults =
             resolve_limits(&file.limits, &Limits::default(), "limits").map_err(invalid)?;
         let mut datasources = BTreeMap::new();
         for (id, def) in &file.datasources {
             let datasource =
-                load_datasource(base, id, def, &defaults, engine).map_err(|e| match e {
+                load_datasource(base, &id.0, def, &defaults, engine).map_err(|e| match e {
                     DatasourceError::Config(problem) => invalid(problem),
                     DatasourceError::Template(source) => ConfigError::Template {
-                        datasource: id.clone(),
+                        datasource: id.0.clone(),
                         source,
                     },
                 })?;
-            datasources.insert(id.clone(), Arc::new(datasource));
+            datasources.insert(id.0.clone(), Arc::new(datasource));
         }
+        let max_in_flight = at_least_one(&file.max_in_flight, "max_in_flight").map_err(invalid)?;
+        let max_connections =
+            at_least_one(&file.max_connections, "max_connections").map_err(invalid)?;
+        let idle_timeout =
+            at_least_one(&file.idle_timeout_ms, "idle_timeout_ms").map_err(invalid)?;
+        let header_read_timeout =
+            at_least_one(&file.header_read_timeout_ms, "header_read_timeout_ms")
+                .map_err(invalid)?;
+        let tls = match &file.tls {
+            Some(def) => Some(
+                load_tls(base, &def.value).map_err(|e| invalid(Problem::at(&def.referenced, e)))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             path: path.to_owned(),
             listen,
@@ -378,46 +417,15 @@ impl Config {
                     .as_deref()
                     .unwrap_or(Path::new(DEFAULT_DATABASE)),
             ),
-            max_in_flight: match file.max_in_flight {
-                Some(0) => {
-                    return Err(invalid(top_level(
-                        "`max_in_flight`: must be at least 1".into(),
-                    )));
-                }
-                Some(n) => n,
-                None => DEFAULT_MAX_IN_FLIGHT,
-            },
-            max_connections: match file.max_connections {
-                Some(0) => {
-                    return Err(invalid(top_level(
-                        "`max_connections`: must be at least 1".into(),
-                    )));
-                }
-                Some(n) => n,
-                None => DEFAULT_MAX_CONNECTIONS,
-            },
-            idle_timeout: match file.idle_timeout_ms {
-                Some(0) => {
-                    return Err(invalid(top_level(
-                        "`idle_timeout_ms`: must be at least 1".into(),
-                    )));
-                }
-                Some(ms) => std::time::Duration::from_millis(ms),
-                None => DEFAULT_IDLE_TIMEOUT,
-            },
-            tls: match &file.tls {
-                Some(def) => Some(load_tls(base, def).map_err(|e| invalid(top_level(e)))?),
-                None => None,
-            },
-            header_read_timeout: match file.header_read_timeout_ms {
-                Some(0) => {
-                    return Err(invalid(top_level(
-                        "`header_read_timeout_ms`: must be at least 1".into(),
-                    )));
-                }
-                Some(ms) => std::time::Duration::from_millis(ms),
-                None => DEFAULT_HEADER_READ_TIMEOUT,
-            },
+            max_in_flight: max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+            max_connections: max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            idle_timeout: idle_timeout
+                .map_or(DEFAULT_IDLE_TIMEOUT, std::time::Duration::from_millis),
+            tls,
+            header_read_timeout: header_read_timeout.map_or(
+                DEFAULT_HEADER_READ_TIMEOUT,
+                std::time::Duration::from_millis,
+            ),
             shutdown_timeout: file
                 .shutdown_timeout_ms
                 .map_or(DEFAULT_SHUTDOWN_TIMEOUT, std::time::Duration::from_millis),
@@ -427,6 +435,20 @@ impl Config {
             },
             datasources,
         })
+    }
+}
+
+/// The value of `field` (named `key`), which must be at least 1 when given.
+fn at_least_one<T: Copy + PartialEq + From<u8>>(
+    field: &Option<Spanned<T>>,
+    key: &str,
+) -> Result<Option<T>, Problem> {
+    match field {
+        Some(given) if given.value == T::from(0) => Err(Problem::at(
+            &given.referenced,
+            format!("`{key}`: must be at least 1"),
+        )),
+        given => Ok(given.as_ref().map(|given| given.value)),
     }
 }
 
@@ -442,59 +464,79 @@ fn load_datasource(
     defaults: &Limits,
     engine: Option<&mapper::Engine>,
 ) -> Result<Datasource, DatasourceError> {
-    if id.is_empty()
-        || id.bytes().all(|b| b == b'.')
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    {
-        return Err(DatasourceError::Config(top_level(format!(
-            "`datasources.{id}`: a datasource ID may hold only letters, digits, `-`, `_` and `.`"
-        ))));
-    }
-    let header = def.token_header.as_deref().unwrap_or("Authorization");
-    let token_header = HeaderName::try_from(header).map_err(|_| {
-        DatasourceError::Config(top_level(format!(
-            "`datasources.{id}.token_header`: `{header}` is not a valid header name"
-        )))
-    })?;
+    let problem = |at: &Location, message: String| {
+        DatasourceError::Config(Problem::at(at, format!("`datasources.{id}{message}")))
+    };
+    let token_header = match &def.token_header {
+        Some(header) => HeaderName::try_from(&header.value).map_err(|_| {
+            problem(
+                &header.referenced,
+                format!(
+                    ".token_header`: `{}` is not a valid header name",
+                    header.value
+                ),
+            )
+        })?,
+        None => axum::http::header::AUTHORIZATION,
+    };
     let limits = resolve_limits(&def.limits, defaults, &format!("datasources.{id}.limits"))
         .map_err(DatasourceError::Config)?;
     let template_path = base.join(&def.template);
     let template = Template::load(&template_path).map_err(DatasourceError::Template)?;
-    let auth = def.auth.unwrap_or_default();
-    let needs_mapper = |key: &str| {
-        DatasourceError::Config(top_level(format!(
-            "`datasources.{id}.{key}`: needs a `mapper` on the datasource"
-        )))
-    };
-    if def.mapper.is_none() && auth == AuthMode::Mapper {
-        return Err(needs_mapper("auth"));
-    }
-    if def.mapper.is_none() && def.unauthenticated_handshakes {
-        return Err(needs_mapper("unauthenticated_handshakes"));
-    }
-    if def.mapper.is_none() && !def.secrets.is_empty() {
-        return Err(needs_mapper("secrets"));
-    }
-    if def.mapper.is_none() && !def.mapper_config.is_empty() {
-        return Err(needs_mapper("mapper_config"));
-    }
-    if let Some(builtin) = def
-        .mapper
-        .as_deref()
-        .and_then(|m| m.strip_prefix(mapper::BUILTIN_PREFIX))
-        && auth == AuthMode::Mapper
-        && !mapper::VERIFYING_BUILTINS.contains(&builtin)
-    {
-        return Err(DatasourceError::Config(top_level(format!(
-            "`datasources.{id}.auth`: `builtin:{builtin}` verifies no sender, so `auth: mapper` \
-             would store whatever arrives; use `auth: token`"
-        ))));
-    }
+    let auth = def.auth.as_ref().map(|auth| auth.value).unwrap_or_default();
+    // Each key that only a mapper reads, where it is given.
+    let for_mapper = [
+        (
+            "auth",
+            def.auth
+                .as_ref()
+                .filter(|auth| auth.value == AuthMode::Mapper)
+                .map(|auth| &auth.referenced),
+        ),
+        (
+            "unauthenticated_handshakes",
+            def.unauthenticated_handshakes
+                .as_ref()
+                .filter(|handshakes| handshakes.value)
+                .map(|handshakes| &handshakes.referenced),
+        ),
+        (
+            "secrets",
+            def.secrets.values().next().map(|secret| &secret.referenced),
+        ),
+        (
+            "mapper_config",
+            def.mapper_config
+                .as_ref()
+                .filter(|config| !config.value.is_empty())
+                .map(|config| &config.referenced),
+        ),
+    ];
     let mapper = match &def.mapper {
-        Some(spec) => load_mapper(base, id, spec, def, &limits, engine)?,
-        None => None,
+        None => {
+            if let Some((key, Some(at))) = for_mapper.into_iter().find(|(_, at)| at.is_some()) {
+                return Err(problem(
+                    at,
+                    format!(".{key}`: needs a `mapper` on the datasource"),
+                ));
+            }
+            None
+        }
+        Some(spec) => {
+            if let Some(builtin) = spec.value.strip_prefix(mapper::BUILTIN_PREFIX)
+                && let Some(auth) = def.auth.as_ref().filter(|a| a.value == AuthMode::Mapper)
+                && !mapper::VERIFYING_BUILTINS.contains(&builtin)
+            {
+                return Err(problem(
+                    &auth.referenced,
+                    format!(
+                        ".auth`: `builtin:{builtin}` verifies no sender, so `auth: mapper` \
+                         would store whatever arrives; use `auth: token`"
+                    ),
+                ));
+            }
+            load_mapper(base, id, spec, def, &limits, engine)?
+        }
     };
     Ok(Datasource {
         id: id.to_owned(),
@@ -503,7 +545,10 @@ fn load_datasource(
         token_header,
         auth,
         mapper,
-        unauthenticated_handshakes: def.unauthenticated_handshakes,
+        unauthenticated_handshakes: def
+            .unauthenticated_handshakes
+            .as_ref()
+            .is_some_and(|handshakes| handshakes.value),
         limits,
     })
 }
@@ -513,36 +558,38 @@ fn load_datasource(
 fn load_mapper(
     base: &Path,
     id: &str,
-    spec: &str,
+    spec: &Spanned<String>,
     def: &DatasourceDef,
     limits: &Limits,
     engine: Option<&mapper::Engine>,
 ) -> Result<Option<MapperSetup>, DatasourceError> {
-    let problem = |message: String| {
-        DatasourceError::Config(top_level(format!("`datasources.{id}.{message}")))
+    let problem = |at: &Location, message: String| {
+        DatasourceError::Config(Problem::at(at, format!("`datasources.{id}.{message}")))
     };
-    let (name, bytes) =
-        mapper::read_component(base, spec).map_err(|why| problem(format!("mapper`: {why}")))?;
+    let (name, bytes) = mapper::read_component(base, &spec.value)
+        .map_err(|why| problem(&spec.referenced, format!("mapper`: {why}")))?;
     // Commands other than `serve` run no mapper and need no secrets.
     let Some(engine) = engine else {
         return Ok(None);
     };
     let mut secrets = mapper::Secrets::new();
     for (secret, source) in &def.secrets {
-        let bytes = read_secret(base, source)
-            .map_err(|why| problem(format!("secrets.{secret}`: {why}")))?;
+        let bytes = read_secret(base, &source.value)
+            .map_err(|why| problem(&source.referenced, format!("secrets.{secret}`: {why}")))?;
         secrets.insert(secret.clone(), Secret::new(bytes));
     }
     let mapper = engine
         .load(&name, &bytes)
-        .map_err(|e| problem(format!("mapper`: {e}")))?;
+        .map_err(|e| problem(&spec.referenced, format!("mapper`: {e}")))?;
+    let config = def.mapper_config.as_ref().map(|config| &config.value);
     Ok(Some(MapperSetup {
         mapper,
         context: mapper::Context {
             datasource: id.to_owned(),
             config: Arc::new(
-                def.mapper_config
-                    .iter()
+                config
+                    .into_iter()
+                    .flatten()
                     .map(|(k, v)| (k.clone(), v.text()))
                     .collect(),
             ),
@@ -575,84 +622,94 @@ fn read_secret(base: &Path, source: &str) -> Result<Vec<u8>, String> {
 /// Applies `def` over `base`, refusing values above what the service allows.
 fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, Problem> {
     let mapper = mapper::Limits {
-        fuel: def.mapper_fuel.unwrap_or(base.mapper.fuel),
-        memory_bytes: def.mapper_memory_bytes.unwrap_or(base.mapper.memory_bytes),
-        timeout: def
-            .mapper_timeout_ms
+        fuel: value(&def.mapper_fuel).unwrap_or(base.mapper.fuel),
+        memory_bytes: value(&def.mapper_memory_bytes).unwrap_or(base.mapper.memory_bytes),
+        timeout: value(&def.mapper_timeout_ms)
             .map_or(base.mapper.timeout, std::time::Duration::from_millis),
-        output_bytes: def.mapper_output_bytes.unwrap_or(base.mapper.output_bytes),
+        output_bytes: value(&def.mapper_output_bytes).unwrap_or(base.mapper.output_bytes),
         log_bytes: base.mapper.log_bytes,
     };
     let limits = Limits {
         mapper,
-        max_events_per_request: def
-            .max_events_per_request
+        max_events_per_request: value(&def.max_events_per_request)
             .unwrap_or(base.max_events_per_request),
-        body_read_timeout: def
-            .body_read_timeout_ms
+        body_read_timeout: value(&def.body_read_timeout_ms)
             .map_or(base.body_read_timeout, std::time::Duration::from_millis),
-        max_body_bytes: def.max_body_bytes.unwrap_or(base.max_body_bytes),
-        retention_days: def.retention_days.unwrap_or(base.retention_days),
-        log_retention_days: def.log_retention_days.unwrap_or(base.log_retention_days),
-        max_event_types_per_subject: def
-            .max_event_types_per_subject
+        max_body_bytes: value(&def.max_body_bytes).unwrap_or(base.max_body_bytes),
+        retention_days: value(&def.retention_days).unwrap_or(base.retention_days),
+        log_retention_days: value(&def.log_retention_days).unwrap_or(base.log_retention_days),
+        max_event_types_per_subject: value(&def.max_event_types_per_subject)
             .unwrap_or(base.max_event_types_per_subject),
     };
     let checks = [
         (
             "max_body_bytes",
+            location(&def.max_body_bytes),
             (1..=Limits::MAX_BODY).contains(&limits.max_body_bytes),
             format!("from 1 to {}", Limits::MAX_BODY),
         ),
         (
             "retention_days",
+            location(&def.retention_days),
             (1..=Limits::MAX_RETENTION_DAYS).contains(&limits.retention_days),
             format!("from 1 to {}", Limits::MAX_RETENTION_DAYS),
         ),
         (
             "log_retention_days",
+            location(&def.log_retention_days),
             (1..=Limits::MAX_LOG_RETENTION_DAYS).contains(&limits.log_retention_days),
             format!("from 1 to {}", Limits::MAX_LOG_RETENTION_DAYS),
         ),
         (
             "max_event_types_per_subject",
+            location(&def.max_event_types_per_subject),
             (1..=Limits::MAX_TYPES).contains(&limits.max_event_types_per_subject),
             format!("from 1 to {}", Limits::MAX_TYPES),
         ),
         (
             "mapper_fuel",
+            location(&def.mapper_fuel),
             limits.mapper.fuel >= 1,
             "at least 1".to_owned(),
         ),
         (
             "mapper_memory_bytes",
+            location(&def.mapper_memory_bytes),
             (1 << 16..=mapper::Limits::MAX_MEMORY).contains(&limits.mapper.memory_bytes),
             format!("from 65536 to {}", mapper::Limits::MAX_MEMORY),
         ),
         (
             "mapper_timeout_ms",
+            location(&def.mapper_timeout_ms),
             (1..=60_000).contains(&limits.mapper.timeout.as_millis()),
             "from 1 to 60000".to_owned(),
         ),
         (
             "max_events_per_request",
+            location(&def.max_events_per_request),
             (1..=100_000).contains(&limits.max_events_per_request),
             "from 1 to 100000".to_owned(),
         ),
         (
             "body_read_timeout_ms",
+            location(&def.body_read_timeout_ms),
             (1..=600_000).contains(&limits.body_read_timeout.as_millis()),
             "from 1 to 600000".to_owned(),
         ),
         (
             "mapper_output_bytes",
+            location(&def.mapper_output_bytes),
             (1..=Limits::MAX_BODY).contains(&limits.mapper.output_bytes),
             format!("from 1 to {}", Limits::MAX_BODY),
         ),
     ];
-    for (name, ok, range) in checks {
+    // A value out of range is this level's own: `base` was checked before.
+    for (name, at, ok, range) in checks {
         if !ok {
-            return Err(top_level(format!("`{key}.{name}`: must be {range}")));
+            return Err(Problem::at(
+                at.unwrap_or(&Location::UNKNOWN),
+                format!("`{key}.{name}`: must be {range}"),
+            ));
         }
     }
     Ok(limits)
@@ -692,7 +749,118 @@ fn load_tls(base: &Path, def: &TlsDef) -> Result<Arc<rustls::ServerConfig>, Stri
     Ok(Arc::new(config))
 }
 
-/// A problem found after parsing, where no finer location is kept.
-fn top_level(message: String) -> Problem {
-    Problem::at(&serde_saphyr::Location::UNKNOWN, message)
+/// The value of an optional field.
+fn value<T: Copy>(field: &Option<Spanned<T>>) -> Option<T> {
+    field.as_ref().map(|field| field.value)
+}
+
+/// Where an optional field was given.
+fn location<T>(field: &Option<Spanned<T>>) -> Option<&Location> {
+    field.as_ref().map(|field| &field.referenced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error of loading `text` as a configuration, without its path.
+    fn refusal(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let template =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/okta-event-hooks.yaml");
+        let text = text.replace("TEMPLATE", &template.display().to_string());
+        let path = dir.path().join("eventpush.yaml");
+        std::fs::write(&path, text).unwrap();
+        let error = Config::load(&path, None).unwrap_err().to_string();
+        error
+            .strip_prefix(&format!("{}:", path.display()))
+            .unwrap_or(&error)
+            .to_owned()
+    }
+
+    /// Each configuration text is refused with a message that starts as given.
+    fn assert_refusals(cases: &[(&str, &str)]) {
+        for (text, expected) in cases {
+            let refusal = refusal(text);
+            assert!(refusal.starts_with(expected), "{refusal}\nfor:\n{text}");
+        }
+    }
+
+    #[test]
+    fn names_the_line_and_column_of_a_value_checked_after_parsing() {
+        let cases = [
+            (
+                "listen: 127.0.0.1:80\nlimits:\n  max_body_bytes: 0\ndatasources:\n  okta:\n    template: TEMPLATE\n",
+                "3:19: `limits.max_body_bytes`: must be from 1 to 67108864",
+            ),
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n    limits:\n      retention_days: 7\n      mapper_fuel: 0\n",
+                "6:20: `datasources.okta.limits.mapper_fuel`: must be at least 1",
+            ),
+            (
+                "datasources: {}\ntls:\n  certificate: none.pem\n  key: none.key\n",
+                "3:3: `tls.certificate`: ",
+            ),
+            (
+                "max_in_flight: 0\ndatasources: {}\n",
+                "1:16: `max_in_flight`: must be at least 1",
+            ),
+            (
+                "datasources: {}\nlisten: localhost\n",
+                "2:9: `listen`: `localhost` is not an address and port such as 127.0.0.1:8080",
+            ),
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n  bad id:\n    template: TEMPLATE\n",
+                "4:3: `datasources.bad id`: a datasource ID may hold only letters, digits, `-`, `_` and `.`",
+            ),
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n    token_header: \"a b\"\n",
+                "4:19: `datasources.okta.token_header`: `a b` is not a valid header name",
+            ),
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n    secrets:\n      key: env:KEY\n",
+                "5:12: `datasources.okta.secrets`: needs a `mapper` on the datasource",
+            ),
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n    auth: mapper\n    mapper: builtin:okta-verify\n",
+                "4:11: `datasources.okta.auth`: `builtin:okta-verify` verifies no sender, so `auth: mapper` would store whatever arrives; use `auth: token`",
+            ),
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n    mapper: missing.wasm\n",
+                "4:13: `datasources.okta.mapper`: failed to read",
+            ),
+        ];
+
+        assert_refusals(&cases);
+    }
+
+    #[test]
+    fn names_the_datasource_in_the_key_of_a_parse_error() {
+        let cases = [
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n    auth: maybe\n",
+                "4:11: `datasources.okta.auth`: unknown variant `maybe`",
+            ),
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n    limits:\n      mapper_fuel: lots\n",
+                "5:20: `datasources.okta.limits.mapper_fuel`: invalid",
+            ),
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n    colour: blue\n",
+                "4:5: `datasources.okta.colour`: unknown field `colour`",
+            ),
+        ];
+
+        assert_refusals(&cases);
+    }
+
+    #[test]
+    fn refuses_a_datasource_given_twice() {
+        let refusal = refusal(
+            "datasources:\n  okta:\n    template: TEMPLATE\n  okta:\n    template: TEMPLATE\n",
+        );
+
+        assert!(refusal.starts_with("4:3: "), "{refusal}");
+        assert!(refusal.contains("duplicate"), "{refusal}");
+    }
 }
