@@ -25,11 +25,10 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use super::StoreError;
-use super::write::{Done, all_failed, answer};
-use crate::store::Job;
+use super::write::{Done, Reply, all_failed, answer};
 
-/// A committed group: its jobs and what each produced.
-type Group = (Vec<Job>, Vec<Result<Done, StoreError>>);
+/// A committed group: where each job's result goes, and the result.
+type Group = (Vec<Reply>, Vec<Result<Done, StoreError>>);
 
 /// The thread that syncs the log and then answers.
 pub(super) struct LogSync {
@@ -56,12 +55,15 @@ impl LogSync {
     /// Answers a committed group once the log holding its commit is synced.
     pub(super) fn answer_when_synced(
         &self,
-        jobs: Vec<Job>,
+        replies: Vec<Reply>,
         results: Vec<Result<Done, StoreError>>,
     ) {
-        if let Err(mpsc::SendError((jobs, results))) = self.groups.send((jobs, results)) {
+        if let Err(mpsc::SendError((replies, results))) = self.groups.send((replies, results)) {
             // Only if the thread panicked: nothing can tell the commit is on disk.
-            answer(jobs, all_failed(results.len(), || StoreError::NotDurable));
+            answer(
+                replies,
+                all_failed(results.len(), || StoreError::NotDurable),
+            );
         }
     }
 
@@ -94,13 +96,13 @@ fn sync_and_answer(log: &LogFile, committed: &mpsc::Receiver<Group>, refusing: &
             refusing.store(true, Ordering::Relaxed);
         }
         let durable = !refusing.load(Ordering::Relaxed);
-        for (jobs, results) in waiting {
+        for (replies, results) in waiting {
             let results = if durable {
                 results
             } else {
                 all_failed(results.len(), || StoreError::NotDurable)
             };
-            answer(jobs, results);
+            answer(replies, results);
         }
     }
 }
@@ -176,16 +178,9 @@ mod tests {
 
     use super::*;
 
-    fn log_job() -> (Job, oneshot::Receiver<Result<(), StoreError>>) {
+    fn log_reply() -> (Reply, oneshot::Receiver<Result<(), StoreError>>) {
         let (reply, answer) = oneshot::channel();
-        let entry = crate::store::LogEntry {
-            datasource: "ds".into(),
-            received_at: 1,
-            status: 401,
-            error: None,
-            mapper: None,
-        };
-        (Job::Log(Box::new(entry), reply), answer)
+        (Reply::Logged(reply), answer)
     }
 
     /// A directory with a database path and a file at its log's path.
@@ -203,8 +198,8 @@ mod tests {
         let refusing = Arc::new(AtomicBool::new(false));
         let log_sync = LogSync::start(&database, Arc::clone(&refusing)).unwrap();
         let durable = |log_sync: &LogSync| {
-            let (job, answer) = log_job();
-            log_sync.answer_when_synced(vec![job], vec![Ok(Done::Nothing)]);
+            let (reply, answer) = log_reply();
+            log_sync.answer_when_synced(vec![reply], vec![Ok(Done::Nothing)]);
             match answer.blocking_recv().unwrap() {
                 Ok(()) => true,
                 Err(StoreError::NotDurable) => false,

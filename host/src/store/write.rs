@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::log_sync::LogSync;
 use super::{Expiring, Job, StoreError};
@@ -152,13 +152,15 @@ pub(super) fn run(
         }
         if refusing.load(Ordering::Relaxed) {
             let refused = all_failed(jobs.len(), || StoreError::NotDurable);
-            answer(jobs, refused);
+            answer(replies(jobs), refused);
             continue;
         }
         let results = commit_group(&mut conn, &jobs);
+        // Only the reply channels wait for the sync; the payloads go now.
+        let replies = replies(jobs);
         match &log_sync {
-            Some(log_sync) => log_sync.answer_when_synced(jobs, results),
-            None => answer(jobs, results),
+            Some(log_sync) => log_sync.answer_when_synced(replies, results),
+            None => answer(replies, results),
         }
     }
     if let Some(log_sync) = log_sync {
@@ -198,27 +200,51 @@ pub(super) fn all_failed(
     (0..count).map(|_| Err(error())).collect()
 }
 
-/// Sends each job its result.
-pub(super) fn answer(jobs: Vec<Job>, results: Vec<Result<Done, StoreError>>) {
-    for (job, outcome) in jobs.into_iter().zip(results) {
+/// Where the result of a job goes, once the job itself is done with.
+pub(super) enum Reply {
+    /// The summary of an ingest.
+    Summary(oneshot::Sender<Result<Summary, StoreError>>),
+    /// That a log entry is stored.
+    Logged(oneshot::Sender<Result<(), StoreError>>),
+    /// How many rows a sweep or an erasure removed.
+    Removed(oneshot::Sender<Result<usize, StoreError>>),
+    /// Nobody waits (a token's last use).
+    Nobody,
+}
+
+/// The reply channel of each job.
+pub(super) fn replies(jobs: Vec<Job>) -> Vec<Reply> {
+    jobs.into_iter()
+        .map(|job| match job {
+            Job::Ingest(_, reply) => Reply::Summary(reply),
+            Job::Log(_, reply) => Reply::Logged(reply),
+            Job::Sweep(_, reply) | Job::Erase(_, reply) => Reply::Removed(reply),
+            Job::TouchToken(..) => Reply::Nobody,
+        })
+        .collect()
+}
+
+/// Sends each reply its result.
+pub(super) fn answer(replies: Vec<Reply>, results: Vec<Result<Done, StoreError>>) {
+    for (reply, outcome) in replies.into_iter().zip(results) {
         // A requester may have gone away; what it asked for is done regardless.
-        match (job, outcome) {
-            (Job::Ingest(_, reply), outcome) => {
+        match reply {
+            Reply::Summary(reply) => {
                 let _ = reply.send(outcome.and_then(|done| match done {
                     Done::Summary(summary) => Ok(summary),
                     _ => Err(StoreError::Closed),
                 }));
             }
-            (Job::Log(_, reply), outcome) => {
+            Reply::Logged(reply) => {
                 let _ = reply.send(outcome.map(|_| ()));
             }
-            (Job::Sweep(_, reply) | Job::Erase(_, reply), outcome) => {
+            Reply::Removed(reply) => {
                 let _ = reply.send(outcome.and_then(|done| match done {
                     Done::Removed(n) => Ok(n),
                     _ => Err(StoreError::Closed),
                 }));
             }
-            _ => {}
+            Reply::Nobody => {}
         }
     }
 }
@@ -835,7 +861,7 @@ mod tests {
             ["e1", "poison", "e2"].into_iter().map(ingest_job).unzip();
 
         let results = commit_group(&mut conn, &jobs);
-        answer(jobs, results);
+        answer(replies(jobs), results);
 
         let accepted: Vec<Option<usize>> = answers
             .into_iter()
