@@ -600,23 +600,43 @@ fn load_mapper(
     }))
 }
 
-/// Reads `env:VAR` or `file:PATH`; the error never shows the secret.
+/// The largest secret file read; a key or token is far smaller.
+const MAX_SECRET_BYTES: u64 = 64 << 10;
+
+/// Reads `env:VAR` or `file:PATH`; the error never shows the secret. An
+/// empty secret is refused: a MAC under an empty key is one anybody can make.
 fn read_secret(base: &Path, source: &str) -> Result<Vec<u8>, String> {
-    if let Some(var) = source.strip_prefix("env:") {
-        let value =
-            std::env::var(var).map_err(|_| format!("environment variable `{var}` is not set"))?;
-        return Ok(value.into_bytes());
-    }
-    if let Some(file) = source.strip_prefix("file:") {
+    let bytes = if let Some(var) = source.strip_prefix("env:") {
+        std::env::var(var)
+            .map_err(|_| format!("environment variable `{var}` is not set"))?
+            .into_bytes()
+    } else if let Some(file) = source.strip_prefix("file:") {
+        use std::io::Read as _;
+
         let path = base.join(file);
-        let mut bytes = std::fs::read(&path)
-            .map_err(|e| format!("failed to read `{}`: {e}", path.display()))?;
+        let failed = |e: std::io::Error| format!("failed to read `{}`: {e}", path.display());
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|f| f.take(MAX_SECRET_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(failed)?;
+        if bytes.len() as u64 > MAX_SECRET_BYTES {
+            return Err(format!(
+                "`{}` is larger than {MAX_SECRET_BYTES} bytes, too large for a secret",
+                path.display()
+            ));
+        }
+        // An editor's final line break is not part of the secret.
         while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             bytes.pop();
         }
-        return Ok(bytes);
+        bytes
+    } else {
+        return Err("give the secret as `env:VAR` or `file:PATH`".into());
+    };
+    if bytes.is_empty() {
+        return Err("the secret is empty".into());
     }
-    Err("give the secret as `env:VAR` or `file:PATH`".into())
+    Ok(bytes)
 }
 
 /// Applies `def` over `base`, refusing values above what the service allows.
@@ -852,6 +872,25 @@ mod tests {
         ];
 
         assert_refusals(&cases);
+    }
+
+    #[test]
+    fn reads_a_secret_without_its_final_line_break_and_refuses_an_empty_or_huge_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let write =
+            |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+        write("key", b"s3cret\r\n");
+        write("blank", b"\n\n");
+        write("huge", &vec![b'k'; MAX_SECRET_BYTES as usize + 1]);
+
+        assert_eq!(read_secret(dir.path(), "file:key"), Ok(b"s3cret".to_vec()));
+        assert_eq!(
+            read_secret(dir.path(), "file:blank"),
+            Err("the secret is empty".into())
+        );
+        let huge = read_secret(dir.path(), "file:huge").unwrap_err();
+        assert!(huge.contains("too large for a secret"), "{huge}");
+        assert!(!huge.contains("kkkk"), "{huge}");
     }
 
     #[test]

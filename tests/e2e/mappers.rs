@@ -1224,6 +1224,26 @@ fn serve_refused(source: Source, files: &[(&str, &[u8])]) -> crate::util::Ran {
 }
 
 #[test]
+fn serve_refuses_an_empty_signing_secret() {
+    // A MAC under an empty key is one that anybody can compute.
+    let signed = || {
+        Source::template("hooks", LOGINS)
+            .mapper("builtin:signature")
+            .auth("mapper")
+            .mapper_config("scheme", "github")
+    };
+    let cases = [
+        serve_refused(signed().secret_file("signing", b""), &[]),
+        serve_refused(signed().secret_file("signing", b"\n"), &[]),
+    ];
+
+    for ran in cases {
+        assert!(ran.stderr.contains("secrets.signing"), "{ran:#?}");
+        assert!(ran.stderr.contains("the secret is empty"), "{ran:#?}");
+    }
+}
+
+#[test]
 fn serve_refuses_a_mapper_file_that_is_not_a_component() {
     let cases: [(&str, &[u8]); 2] = [
         ("core-module.wasm", b"\0asm\x01\0\0\0"),
