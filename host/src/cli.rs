@@ -58,12 +58,21 @@ pub enum Command {
 /// Where the configuration and database are.
 #[derive(Debug, Args)]
 pub struct Location {
-    /// The configuration file.
-    #[arg(long, default_value = config::DEFAULT_FILE)]
-    pub config: PathBuf,
+    /// The configuration file [default: eventpush.yaml].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// The SQLite database; overrides the configuration's `database`.
     #[arg(long)]
     pub database: Option<PathBuf>,
+}
+
+impl Location {
+    /// The configuration file named, or the default one.
+    pub fn config(&self) -> &Path {
+        self.config
+            .as_deref()
+            .unwrap_or(Path::new(config::DEFAULT_FILE))
+    }
 }
 
 /// Arguments of `serve`.
@@ -182,11 +191,11 @@ impl Cli {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The compiled-mapper cache sits beside the database, which the file
     // names: read it once without compiling, then load the mappers.
-    let checked = Config::load(&args.location.config, None)?;
-    let database = args.location.database.unwrap_or(checked.database);
+    let checked = Config::load(args.location.config(), None)?;
+    let database = args.location.database.clone().unwrap_or(checked.database);
     let cache = database.parent().unwrap_or(Path::new(".")).join("mappers");
     let engine = Engine::new(Some(cache)).context("failed to start the mapper runtime")?;
-    let mut config = Config::load(&args.location.config, Some(&engine))?;
+    let mut config = Config::load(args.location.config(), Some(&engine))?;
     config.database = database;
     if let Some(listen) = args.listen {
         config.listen = listen;
@@ -343,9 +352,12 @@ async fn shutdown_signal() {
 /// Opens the database named by `--database`, or by the configuration.
 /// Returns the configuration too when it could be read.
 fn open_for_tokens(location: &Location) -> anyhow::Result<(rusqlite::Connection, Option<Config>)> {
-    let config = match (&location.database, Config::load(&location.config, None)) {
+    // With `--database` the default configuration may be absent; one named
+    // with `--config` must be read, or a token could be made for a
+    // datasource that no configuration has.
+    let config = match (&location.database, Config::load(location.config(), None)) {
         (_, Ok(config)) => Some(config),
-        (Some(_), Err(config::ConfigError::Read { .. })) => None,
+        (Some(_), Err(config::ConfigError::Read { .. })) if location.config.is_none() => None,
         (_, Err(e)) => return Err(e.into()),
     };
     let database = match (&location.database, &config) {

@@ -587,6 +587,47 @@ fn refuses_a_token_for_a_datasource_the_configuration_lacks() {
 }
 
 #[test]
+fn token_commands_refuse_a_named_configuration_they_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("tokens.db");
+    let database = database.to_string_lossy();
+
+    let created = run_in(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--datasource",
+            "nowhere",
+            "--config",
+            "missing.yaml",
+            "--database",
+            &database,
+        ],
+    );
+    let listed = run_in(
+        dir.path(),
+        &[
+            "token",
+            "list",
+            "--config",
+            "missing.yaml",
+            "--database",
+            &database,
+        ],
+    );
+    // Without `--config` the default file may be absent when the database is named.
+    let unnamed = run_in(dir.path(), &["token", "list", "--database", &database]);
+
+    for ran in [created, listed] {
+        assert_eq!(ran.code, 1, "{ran:#?}");
+        assert_eq!(ran.stdout, "", "{ran:#?}");
+        assert!(ran.stderr.contains("missing.yaml"), "{ran:#?}");
+    }
+    assert_eq!(unnamed.code, 0, "{unnamed:#?}");
+}
+
+#[test]
 fn refuses_to_revoke_a_token_that_does_not_exist() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
