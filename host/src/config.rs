@@ -174,9 +174,9 @@ impl PlainValue {
 #[serde(deny_unknown_fields)]
 struct TlsDef {
     /// The certificate chain, the server's own certificate first.
-    certificate: PathBuf,
+    certificate: Spanned<PathBuf>,
     /// The private key (PKCS#8, PKCS#1 or SEC1).
-    key: PathBuf,
+    key: Spanned<PathBuf>,
 }
 
 /// Limits as written; unset keys fall back to the top level, then the defaults.
@@ -404,9 +404,7 @@ impl Config {
             at_least_one(&file.header_read_timeout_ms, "header_read_timeout_ms")
                 .map_err(invalid)?;
         let tls = match &file.tls {
-            Some(def) => Some(
-                load_tls(base, &def.value).map_err(|e| invalid(Problem::at(&def.referenced, e)))?,
-            ),
+            Some(def) => Some(load_tls(base, def).map_err(invalid)?),
             None => None,
         };
         Ok(Self {
@@ -603,6 +601,24 @@ fn load_mapper(
 /// The largest secret file read; a key or token is far smaller.
 const MAX_SECRET_BYTES: u64 = 64 << 10;
 
+/// The largest certificate chain or key file read.
+const MAX_TLS_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads the file at `path`, refusing one larger than `limit` bytes (a
+/// mistyped path such as `/dev/zero` would otherwise be read without end).
+fn read_capped(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("larger than {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
 /// Reads `env:VAR` or `file:PATH`; the error never shows the secret. An
 /// empty secret is refused: a MAC under an empty key is one anybody can make.
 fn read_secret(base: &Path, source: &str) -> Result<Vec<u8>, String> {
@@ -611,20 +627,9 @@ fn read_secret(base: &Path, source: &str) -> Result<Vec<u8>, String> {
             .map_err(|_| format!("environment variable `{var}` is not set"))?
             .into_bytes()
     } else if let Some(file) = source.strip_prefix("file:") {
-        use std::io::Read as _;
-
         let path = base.join(file);
-        let failed = |e: std::io::Error| format!("failed to read `{}`: {e}", path.display());
-        let mut bytes = Vec::new();
-        std::fs::File::open(&path)
-            .and_then(|f| f.take(MAX_SECRET_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(failed)?;
-        if bytes.len() as u64 > MAX_SECRET_BYTES {
-            return Err(format!(
-                "`{}` is larger than {MAX_SECRET_BYTES} bytes, too large for a secret",
-                path.display()
-            ));
-        }
+        let mut bytes = read_capped(&path, MAX_SECRET_BYTES)
+            .map_err(|e| format!("failed to read `{}`: {e}", path.display()))?;
         // An editor's final line break is not part of the secret.
         while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             bytes.pop();
@@ -736,24 +741,30 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
 }
 
 /// Reads the certificate chain and key of `tls` into a server configuration.
-fn load_tls(base: &Path, def: &TlsDef) -> Result<Arc<rustls::ServerConfig>, String> {
+fn load_tls(base: &Path, def: &Spanned<TlsDef>) -> Result<Arc<rustls::ServerConfig>, Problem> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-    let certificate = base.join(&def.certificate);
-    let key = base.join(&def.key);
-    let chain = CertificateDer::pem_file_iter(&certificate)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("`tls.certificate`: `{}`: {e}", certificate.display()))?;
+    let (certificate, key) = (&def.value.certificate, &def.value.key);
+    let problem =
+        |at: &Spanned<PathBuf>, message: String| Problem::at(&at.referenced, format!("`{message}"));
+    let read = |at: &Spanned<PathBuf>, name: &str| {
+        let path = base.join(&at.value);
+        read_capped(&path, MAX_TLS_FILE_BYTES)
+            .map_err(|e| problem(at, format!("tls.{name}`: `{}`: {e}", path.display())))
+    };
+    let chain = CertificateDer::pem_slice_iter(&read(certificate, "certificate")?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| problem(certificate, format!("tls.certificate`: {e}")))?;
     if chain.is_empty() {
-        return Err(format!(
-            "`tls.certificate`: `{}` holds no certificate",
-            certificate.display()
+        return Err(problem(
+            certificate,
+            "tls.certificate`: the file holds no certificate".into(),
         ));
     }
     // The key's own text never reaches a message, only its path.
-    let private_key = PrivateKeyDer::from_pem_file(&key)
-        .map_err(|e| format!("`tls.key`: `{}`: {e}", key.display()))?;
+    let private_key = PrivateKeyDer::from_pem_slice(&read(key, "key")?)
+        .map_err(|e| problem(key, format!("tls.key`: {e}")))?;
     // ring builds with a C compiler alone; the provider with post-quantum key
     // exchange (aws-lc-rs) needs a heavier toolchain on every build machine.
     #[allow(deprecated)]
@@ -765,7 +776,12 @@ fn load_tls(base: &Path, def: &TlsDef) -> Result<Arc<rustls::ServerConfig>, Stri
                 .with_no_client_auth()
                 .with_single_cert(chain, private_key)
         })
-        .map_err(|e| format!("`tls`: the certificate and key do not make a TLS server: {e}"))?;
+        .map_err(|e| {
+            problem(
+                key,
+                format!("tls.key`: the certificate and key do not make a TLS server: {e}"),
+            )
+        })?;
     Ok(Arc::new(config))
 }
 
@@ -819,7 +835,7 @@ mod tests {
             ),
             (
                 "datasources: {}\ntls:\n  certificate: none.pem\n  key: none.key\n",
-                "3:3: `tls.certificate`: ",
+                "3:16: `tls.certificate`: ",
             ),
             (
                 "max_in_flight: 0\ndatasources: {}\n",
@@ -889,8 +905,53 @@ mod tests {
             Err("the secret is empty".into())
         );
         let huge = read_secret(dir.path(), "file:huge").unwrap_err();
-        assert!(huge.contains("too large for a secret"), "{huge}");
+        assert!(huge.contains("larger than 65536 bytes"), "{huge}");
         assert!(!huge.contains("kkkk"), "{huge}");
+    }
+
+    #[test]
+    fn names_the_tls_file_at_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let write_pair = |name: &str| {
+            let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.pem")), made.cert.pem()).unwrap();
+            std::fs::write(
+                dir.path().join(format!("{name}.key")),
+                made.signing_key.serialize_pem(),
+            )
+            .unwrap();
+        };
+        write_pair("one");
+        write_pair("two");
+        let refusal = |text: &str| {
+            let path = dir.path().join("eventpush.yaml");
+            std::fs::write(&path, format!("datasources: {{}}\n{text}")).unwrap();
+            let error = Config::load(&path, None).unwrap_err().to_string();
+            error[path.display().to_string().len() + 1..].to_owned()
+        };
+        let cases = [
+            (
+                "tls:\n  certificate: one.pem\n  # the key\n\n  key: missing.key\n",
+                "6:8: `tls.key`: ",
+            ),
+            (
+                "tls:\n  key: one.key\n  certificate: missing.pem\n",
+                "4:16: `tls.certificate`: ",
+            ),
+            (
+                "tls: {certificate: one.pem, key: two.key}\n",
+                "2:34: `tls.key`: the certificate and key do not make a TLS server",
+            ),
+            (
+                "tls: {certificate: /dev/zero, key: one.key}\n",
+                "2:20: `tls.certificate`: `/dev/zero`: larger than 1048576 bytes",
+            ),
+        ];
+
+        for (text, expected) in cases {
+            let refusal = refusal(text);
+            assert!(refusal.starts_with(expected), "{refusal}\nfor:\n{text}");
+        }
     }
 
     #[test]
