@@ -447,6 +447,13 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
     let template = Template::load(&args.template).map_err(|e| anyhow::anyhow!("{e}"))?;
     let body = std::fs::read(&args.payload)
         .with_context(|| format!("failed to read payload `{}`", args.payload.display()))?;
+    // As the server, which refuses such a body before its mapper sees it.
+    let limit = config::Limits::default().max_body_bytes;
+    if body.len() > limit {
+        let (status, answer) = shown(intake::IntakeError::TooLarge { limit }.into_problem());
+        print_output(&json!({ "status": status, "answer": answer, "stored": [] }))?;
+        return Ok(exit_for(status));
+    }
     let content_type = args
         .headers
         .iter()

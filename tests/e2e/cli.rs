@@ -242,7 +242,16 @@ fn try_prints_the_answer_and_what_would_be_stored() {
 fn try_prints_the_answer_the_server_gives() {
     let server = Server::start(vec![Source::okta("okta")]);
     let token = server.token("okta");
-    for body in [r#"{"data": {"events": []}}"#, r#"{"data": {"events": ["#] {
+    // Valid JSON, but over the default `max_body_bytes`: the server refuses it with 413.
+    let oversized = format!(
+        r#"{{"data": {{"events": []}}, "pad": "{}"}}"#,
+        "x".repeat(1 << 20)
+    );
+    for body in [
+        r#"{"data": {"events": []}}"#,
+        r#"{"data": {"events": ["#,
+        &oversized,
+    ] {
         let payload = server.dir().join("payload.json");
         std::fs::write(&payload, body).unwrap();
         let ran = run_in(
@@ -260,10 +269,15 @@ fn try_prints_the_answer_the_server_gives() {
                 .post("/events/custom/v1/okta")
                 .bearer_auth(&token)
                 .header("content-type", "application/json")
-                .body(body),
+                .body(body.to_owned()),
         );
         assert_eq!(out["status"], reply.status, "{out:#}");
-        assert_eq!(out["answer"], reply.json(), "{body}");
+        assert_eq!(
+            out["answer"],
+            reply.json(),
+            "{}",
+            &body[..body.len().min(200)]
+        );
     }
 }
 
