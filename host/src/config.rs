@@ -91,12 +91,17 @@ impl<'de> Deserialize<'de> for DatasourceId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let id = String::deserialize(deserializer)?;
         let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
-        if id.is_empty() || id.bytes().all(|b| b == b'.') || !id.bytes().all(allowed) {
-            return Err(serde::de::Error::custom(
-                "a datasource ID may hold only letters, digits, `-`, `_` and `.`",
-            ));
-        }
-        Ok(Self(id))
+        // `.` and `..` would be path segments, not names.
+        let why = if id.is_empty() {
+            "a datasource ID cannot be empty"
+        } else if !id.bytes().all(allowed) {
+            "a datasource ID may hold only letters, digits, `-`, `_` and `.`"
+        } else if id.bytes().all(|b| b == b'.') {
+            "a datasource ID cannot be dots alone"
+        } else {
+            return Ok(Self(id));
+        };
+        Err(serde::de::Error::custom(why))
     }
 }
 
@@ -150,7 +155,7 @@ pub enum AuthMode {
 
 /// A `mapper_config` value: any scalar, handed to the mapper as text.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "must be a string, a number or true/false")]
 enum PlainValue {
     Bool(bool),
     Int(i64),
@@ -885,6 +890,14 @@ mod tests {
                 "datasources:\n  okta:\n    template: TEMPLATE\n    colour: blue\n",
                 "4:5: `datasources.okta.colour`: unknown field `colour`",
             ),
+            (
+                "datasources:\n  okta:\n    template: TEMPLATE\n    mapper_config:\n      a: [1]\n",
+                "5:10: `datasources.okta.mapper_config.a`: must be a string, a number or true/false",
+            ),
+            (
+                "datasources:\n  ..:\n    template: TEMPLATE\n",
+                "2:3: `datasources...`: a datasource ID cannot be dots alone",
+            ),
         ];
 
         assert_refusals(&cases);
@@ -962,5 +975,7 @@ mod tests {
 
         assert!(refusal.starts_with("4:3: "), "{refusal}");
         assert!(refusal.contains("duplicate"), "{refusal}");
+        // Worded for people, not in terms of the YAML library's options.
+        assert!(!refusal.contains("Options"), "{refusal}");
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use serde::de::DeserializeOwned;
-use serde_saphyr::Location;
+use serde_saphyr::{Location, RenderOptions, SnippetMode, UserMessageFormatter};
 
 /// One thing wrong with a YAML file, at a place in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,11 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Problem> {
     });
     parsed.map_err(|e| {
         let location = e.location().unwrap_or(Location::UNKNOWN);
-        let message = e.without_snippet().to_string();
+        // The wording for people: the default names the library's own
+        // options ("set DuplicateKeyPolicy in Options"), meant for developers.
+        let mut plain = RenderOptions::new(&UserMessageFormatter);
+        plain.snippets = SnippetMode::Off;
+        let message = e.render_with_options(plain);
         // The plain message ends with its own location; callers print the
         // location in front instead, in `FILE:LINE:COLUMN` form.
         let suffix = format!(" at line {}, column {}", location.line(), location.column());
