@@ -444,7 +444,7 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
 
 /// `try`: the answer the sender would get and what would be stored, as JSON.
 fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
-    let template = Template::load(&args.template).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let template = Template::load(&args.template)?;
     let body = std::fs::read(&args.payload)
         .with_context(|| format!("failed to read payload `{}`", args.payload.display()))?;
     // As the server, which refuses such a body before its mapper sees it.
@@ -555,8 +555,9 @@ fn try_mapper(
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("failed to read `{}`", path.display()))?;
-            serde_saphyr::from_str(&text)
-                .with_context(|| format!("`{}` is not a map of plain values", path.display()))?
+            crate::yaml::parse(&text).map_err(|problem| {
+                anyhow::anyhow!("{}:{problem} (a map of plain values)", path.display())
+            })?
         }
         None => Default::default(),
     };

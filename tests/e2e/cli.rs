@@ -370,6 +370,7 @@ fn try_exits_2_when_a_file_cannot_be_read() {
     let broken = dir.path().join("broken.yaml");
     std::fs::write(&broken, "entities: [").unwrap();
     let broken = broken.to_string_lossy();
+    std::fs::write(dir.path().join("listed.yaml"), "scheme: [github]\n").unwrap();
 
     let cases = [
         (
@@ -378,7 +379,7 @@ fn try_exits_2_when_a_file_cannot_be_read() {
         ),
         (
             vec!["try", "--template", "missing.yaml", &sample],
-            "missing.yaml",
+            "`missing.yaml`: No such file",
         ),
         (vec!["try", "--template", &broken, &sample], "broken.yaml"),
         (
@@ -391,6 +392,19 @@ fn try_exits_2_when_a_file_cannot_be_read() {
                 &sample,
             ],
             "gone.wasm",
+        ),
+        (
+            vec![
+                "try",
+                "--template",
+                &template,
+                "--mapper",
+                "builtin:okta-verify",
+                "--mapper-config",
+                "listed.yaml",
+                &sample,
+            ],
+            "listed.yaml:1:9: `scheme`: ",
         ),
     ];
 
