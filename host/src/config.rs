@@ -132,7 +132,7 @@ struct DatasourceDef {
     mapper_config: Option<Spanned<BTreeMap<String, PlainValue>>>,
     /// `secrets`: name to `env:VAR` or `file:PATH`; the mapper knows only names.
     #[serde(default)]
-    secrets: BTreeMap<String, Spanned<String>>,
+    secrets: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     /// `unauthenticated_handshakes`: let requests without credentials reach
     /// the mapper, honouring only a respond outcome for them; default false.
     #[serde(default)]
@@ -376,10 +376,11 @@ impl Config {
 
         let listen = match &file.listen {
             Some(listen) => listen.value.parse().map_err(|_| {
-                invalid(Problem::at(
+                invalid(Problem::key(
                     &listen.referenced,
-                    format!(
-                        "`listen`: `{}` is not an address and port such as 127.0.0.1:8080",
+                    "listen",
+                    format_args!(
+                        "`{}` is not an address and port such as 127.0.0.1:8080",
                         listen.value
                     ),
                 ))
@@ -447,17 +448,23 @@ fn at_least_one<T: Copy + PartialEq + From<u8>>(
     key: &str,
 ) -> Result<Option<T>, Problem> {
     match field {
-        Some(given) if given.value == T::from(0) => Err(Problem::at(
-            &given.referenced,
-            format!("`{key}`: must be at least 1"),
-        )),
-        given => Ok(given.as_ref().map(|given| given.value)),
+        Some(given) if given.value == T::from(0) => {
+            Err(Problem::key(&given.referenced, key, "must be at least 1"))
+        }
+        _ => Ok(value(field)),
     }
 }
 
 enum DatasourceError {
     Config(Problem),
     Template(TemplateError),
+}
+
+impl DatasourceError {
+    /// A problem with `key` of the datasource `id`, at `at`.
+    fn at(at: &Location, id: &str, key: &str, why: impl std::fmt::Display) -> Self {
+        Self::Config(Problem::key(at, &format!("datasources.{id}.{key}"), why))
+    }
 }
 
 fn load_datasource(
@@ -467,17 +474,13 @@ fn load_datasource(
     defaults: &Limits,
     engine: Option<&mapper::Engine>,
 ) -> Result<Datasource, DatasourceError> {
-    let problem = |at: &Location, message: String| {
-        DatasourceError::Config(Problem::at(at, format!("`datasources.{id}{message}")))
-    };
     let token_header = match &def.token_header {
         Some(header) => HeaderName::try_from(&header.value).map_err(|_| {
-            problem(
+            DatasourceError::at(
                 &header.referenced,
-                format!(
-                    ".token_header`: `{}` is not a valid header name",
-                    header.value
-                ),
+                id,
+                "token_header",
+                format_args!("`{}` is not a valid header name", header.value),
             )
         })?,
         None => axum::http::header::AUTHORIZATION,
@@ -505,7 +508,10 @@ fn load_datasource(
         ),
         (
             "secrets",
-            def.secrets.values().next().map(|secret| &secret.referenced),
+            def.secrets
+                .as_ref()
+                .filter(|secrets| !secrets.value.is_empty())
+                .map(|secrets| &secrets.referenced),
         ),
         (
             "mapper_config",
@@ -518,9 +524,11 @@ fn load_datasource(
     let mapper = match &def.mapper {
         None => {
             if let Some((key, Some(at))) = for_mapper.into_iter().find(|(_, at)| at.is_some()) {
-                return Err(problem(
+                return Err(DatasourceError::at(
                     at,
-                    format!(".{key}`: needs a `mapper` on the datasource"),
+                    id,
+                    key,
+                    "needs a `mapper` on the datasource",
                 ));
             }
             None
@@ -530,10 +538,12 @@ fn load_datasource(
                 && let Some(auth) = def.auth.as_ref().filter(|a| a.value == AuthMode::Mapper)
                 && !mapper::VERIFYING_BUILTINS.contains(&builtin)
             {
-                return Err(problem(
+                return Err(DatasourceError::at(
                     &auth.referenced,
-                    format!(
-                        ".auth`: `builtin:{builtin}` verifies no sender, so `auth: mapper` \
+                    id,
+                    "auth",
+                    format_args!(
+                        "`builtin:{builtin}` verifies no sender, so `auth: mapper` \
                          would store whatever arrives; use `auth: token`"
                     ),
                 ));
@@ -566,24 +576,22 @@ fn load_mapper(
     limits: &Limits,
     engine: Option<&mapper::Engine>,
 ) -> Result<Option<MapperSetup>, DatasourceError> {
-    let problem = |at: &Location, message: String| {
-        DatasourceError::Config(Problem::at(at, format!("`datasources.{id}.{message}")))
-    };
     let (name, bytes) = mapper::read_component(base, &spec.value)
-        .map_err(|why| problem(&spec.referenced, format!("mapper`: {why}")))?;
+        .map_err(|why| DatasourceError::at(&spec.referenced, id, "mapper", why))?;
     // Commands other than `serve` run no mapper and need no secrets.
     let Some(engine) = engine else {
         return Ok(None);
     };
     let mut secrets = mapper::Secrets::new();
-    for (secret, source) in &def.secrets {
-        let bytes = read_secret(base, &source.value)
-            .map_err(|why| problem(&source.referenced, format!("secrets.{secret}`: {why}")))?;
+    for (secret, source) in def.secrets.iter().flat_map(|secrets| &secrets.value) {
+        let bytes = read_secret(base, &source.value).map_err(|why| {
+            DatasourceError::at(&source.referenced, id, &format!("secrets.{secret}"), why)
+        })?;
         secrets.insert(secret.clone(), Secret::new(bytes));
     }
     let mapper = engine
         .load(&name, &bytes)
-        .map_err(|e| problem(&spec.referenced, format!("mapper`: {e}")))?;
+        .map_err(|e| DatasourceError::at(&spec.referenced, id, "mapper", e))?;
     let config = def.mapper_config.as_ref().map(|config| &config.value);
     Ok(Some(MapperSetup {
         mapper,
@@ -736,9 +744,10 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
     // A value out of range is this level's own: `base` was checked before.
     for (name, at, ok, range) in checks {
         if !ok {
-            return Err(Problem::at(
+            return Err(Problem::key(
                 at.unwrap_or(&Location::UNKNOWN),
-                format!("`{key}.{name}`: must be {range}"),
+                &format!("{key}.{name}"),
+                format_args!("must be {range}"),
             ));
         }
     }
@@ -747,29 +756,39 @@ fn resolve_limits(def: &LimitsDef, base: &Limits, key: &str) -> Result<Limits, P
 
 /// Reads the certificate chain and key of `tls` into a server configuration.
 fn load_tls(base: &Path, def: &Spanned<TlsDef>) -> Result<Arc<rustls::ServerConfig>, Problem> {
-    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::pem::{self, PemObject};
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
     let (certificate, key) = (&def.value.certificate, &def.value.key);
-    let problem =
-        |at: &Spanned<PathBuf>, message: String| Problem::at(&at.referenced, format!("`{message}"));
+    // Reads one file, with how to tell what is wrong with it.
     let read = |at: &Spanned<PathBuf>, name: &str| {
         let path = base.join(&at.value);
-        read_capped(&path, MAX_TLS_FILE_BYTES)
-            .map_err(|e| problem(at, format!("tls.{name}`: `{}`: {e}", path.display())))
+        let (location, key, shown) = (
+            at.referenced,
+            format!("tls.{name}"),
+            path.display().to_string(),
+        );
+        let problem = move |why: &dyn std::fmt::Display| {
+            Problem::key(&location, &key, format_args!("`{shown}`: {why}"))
+        };
+        let bytes = read_capped(&path, MAX_TLS_FILE_BYTES).map_err(|e| problem(&e))?;
+        Ok::<_, Problem>((bytes, problem))
     };
-    let chain = CertificateDer::pem_slice_iter(&read(certificate, "certificate")?)
+    let (bytes, problem) = read(certificate, "certificate")?;
+    let chain = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| problem(certificate, format!("tls.certificate`: {e}")))?;
+        .map_err(|e| problem(&e))?;
     if chain.is_empty() {
-        return Err(problem(
-            certificate,
-            "tls.certificate`: the file holds no certificate".into(),
-        ));
+        return Err(problem(&"the file holds no certificate"));
     }
-    // The key's own text never reaches a message, only its path.
-    let private_key = PrivateKeyDer::from_pem_slice(&read(key, "key")?)
-        .map_err(|e| problem(key, format!("tls.key`: {e}")))?;
+    let (bytes, problem) = read(key, "key")?;
+    // The parser's errors may quote the file, which is the key itself.
+    let private_key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
+        problem(&match e {
+            pem::Error::NoItemsFound => "the file holds no private key",
+            _ => "the file is not a PEM private key",
+        })
+    })?;
     // ring builds with a C compiler alone; the provider with post-quantum key
     // exchange (aws-lc-rs) needs a heavier toolchain on every build machine.
     #[allow(deprecated)]
@@ -782,9 +801,10 @@ fn load_tls(base: &Path, def: &Spanned<TlsDef>) -> Result<Arc<rustls::ServerConf
                 .with_single_cert(chain, private_key)
         })
         .map_err(|e| {
-            problem(
-                key,
-                format!("tls.key`: the certificate and key do not make a TLS server: {e}"),
+            Problem::key(
+                &def.referenced,
+                "tls",
+                format_args!("the certificate and key do not make a TLS server: {e}"),
             )
         })?;
     Ok(Arc::new(config))
@@ -806,11 +826,15 @@ mod tests {
 
     /// The error of loading `text` as a configuration, without its path.
     fn refusal(text: &str) -> String {
-        let dir = tempfile::tempdir().unwrap();
+        refusal_in(tempfile::tempdir().unwrap().path(), text)
+    }
+
+    /// The same, for a configuration written in `dir` beside other files.
+    fn refusal_in(dir: &Path, text: &str) -> String {
         let template =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/okta-event-hooks.yaml");
         let text = text.replace("TEMPLATE", &template.display().to_string());
-        let path = dir.path().join("eventpush.yaml");
+        let path = dir.join("eventpush.yaml");
         std::fs::write(&path, text).unwrap();
         let error = Config::load(&path, None).unwrap_err().to_string();
         error
@@ -819,12 +843,17 @@ mod tests {
             .to_owned()
     }
 
-    /// Each configuration text is refused with a message that starts as given.
-    fn assert_refusals(cases: &[(&str, &str)]) {
+    /// Each configuration text, written in `dir`, is refused with a message
+    /// that starts as given.
+    fn assert_refusals_in(dir: &Path, cases: &[(&str, &str)]) {
         for (text, expected) in cases {
-            let refusal = refusal(text);
+            let refusal = refusal_in(dir, text);
             assert!(refusal.starts_with(expected), "{refusal}\nfor:\n{text}");
         }
+    }
+
+    fn assert_refusals(cases: &[(&str, &str)]) {
+        assert_refusals_in(tempfile::tempdir().unwrap().path(), cases);
     }
 
     #[test]
@@ -860,7 +889,7 @@ mod tests {
             ),
             (
                 "datasources:\n  okta:\n    template: TEMPLATE\n    secrets:\n      key: env:KEY\n",
-                "5:12: `datasources.okta.secrets`: needs a `mapper` on the datasource",
+                "5:7: `datasources.okta.secrets`: needs a `mapper` on the datasource",
             ),
             (
                 "datasources:\n  okta:\n    template: TEMPLATE\n    auth: mapper\n    mapper: builtin:okta-verify\n",
@@ -936,35 +965,51 @@ mod tests {
         };
         write_pair("one");
         write_pair("two");
-        let refusal = |text: &str| {
-            let path = dir.path().join("eventpush.yaml");
-            std::fs::write(&path, format!("datasources: {{}}\n{text}")).unwrap();
-            let error = Config::load(&path, None).unwrap_err().to_string();
-            error[path.display().to_string().len() + 1..].to_owned()
-        };
+        std::fs::write(dir.path().join("text.key"), "not a key, but secret-ish").unwrap();
         let cases = [
             (
-                "tls:\n  certificate: one.pem\n  # the key\n\n  key: missing.key\n",
+                "datasources: {}\ntls:\n  certificate: one.pem\n  # the key\n\n  key: missing.key\n",
                 "6:8: `tls.key`: ",
             ),
             (
-                "tls:\n  key: one.key\n  certificate: missing.pem\n",
+                "datasources: {}\ntls:\n  key: one.key\n  certificate: missing.pem\n",
                 "4:16: `tls.certificate`: ",
             ),
             (
-                "tls: {certificate: one.pem, key: two.key}\n",
-                "2:34: `tls.key`: the certificate and key do not make a TLS server",
+                "datasources: {}\ntls: {certificate: one.pem, key: two.key}\n",
+                "2:6: `tls`: the certificate and key do not make a TLS server",
             ),
             (
-                "tls: {certificate: /dev/zero, key: one.key}\n",
+                "datasources: {}\ntls: {certificate: /dev/zero, key: one.key}\n",
                 "2:20: `tls.certificate`: `/dev/zero`: larger than 1048576 bytes",
             ),
         ];
 
-        for (text, expected) in cases {
-            let refusal = refusal(text);
-            assert!(refusal.starts_with(expected), "{refusal}\nfor:\n{text}");
-        }
+        assert_refusals_in(dir.path(), &cases);
+        let not_a_key = refusal_in(
+            dir.path(),
+            "datasources: {}\ntls: {certificate: one.pem, key: text.key}\n",
+        );
+        assert!(not_a_key.starts_with("2:34: `tls.key`: `"), "{not_a_key}");
+        assert!(
+            not_a_key.ends_with("text.key`: the file holds no private key"),
+            "{not_a_key}"
+        );
+        assert!(!not_a_key.contains("secret-ish"), "{not_a_key}");
+        std::fs::write(
+            dir.path().join("bad.key"),
+            "-----BEGIN PRIVATE KEY-----\nsecret-ish!\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let bad_key = refusal_in(
+            dir.path(),
+            "datasources: {}\ntls: {certificate: one.pem, key: bad.key}\n",
+        );
+        assert!(
+            bad_key.ends_with("bad.key`: the file is not a PEM private key"),
+            "{bad_key}"
+        );
+        assert!(!bad_key.contains("secret-ish"), "{bad_key}");
     }
 
     #[test]

@@ -28,6 +28,13 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// A problem with the value of `key` (a dotted path), at `at`.
+    pub fn key(at: &Location, key: &str, why: impl fmt::Display) -> Self {
+        Self::at(at, format!("`{key}`: {why}"))
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}: {}", self.line, self.column, self.message)
