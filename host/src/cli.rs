@@ -36,8 +36,8 @@ pub enum Command {
     Token(TokenCommand),
     /// Run a payload through a template without storing it; print the answer
     /// and what would be stored. Exits 0 when the answer is 2xx, 1 when it is
-    /// not, 2 when there is no answer: bad arguments, or a template, mapper
-    /// or payload that cannot be read.
+    /// not, 2 when there is no answer: bad arguments, or a template, mapper,
+    /// mapper configuration or payload that cannot be read or is not valid.
     Try(TryArgs),
     /// Erase everything stored about one subject (privacy requests).
     EraseSubject {
@@ -149,6 +149,10 @@ pub struct TryArgs {
     /// A request header, `Name: value`; may be repeated.
     #[arg(long = "header", value_parser = parse_header)]
     headers: Vec<(String, String)>,
+    /// The datasource's `max_body_bytes`: a larger payload is refused with
+    /// 413, as the server would [default: 1048576, at most 67108864].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=config::Limits::MAX_BODY as u64))]
+    max_body_bytes: Option<u64>,
     /// The JSON payload.
     payload: PathBuf,
 }
@@ -173,7 +177,7 @@ impl Cli {
             // A script that expects a refusal (exit 1) must not take a
             // missing payload file for one.
             Command::Try(args) => Ok(try_payload(args).unwrap_or_else(|e| {
-                eprintln!("error: {e:#}");
+                report(&e);
                 ExitCode::from(2)
             })),
             Command::Validate { files } => Ok(validate(&files)),
@@ -186,6 +190,11 @@ impl Cli {
             }
         }
     }
+}
+
+/// Prints why a command failed, with every cause, on stderr.
+pub fn report(error: &anyhow::Error) {
+    eprintln!("error: {error:#}");
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -444,11 +453,18 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
 
 /// `try`: the answer the sender would get and what would be stored, as JSON.
 fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Read as _;
+
     let template = Template::load(&args.template)?;
-    let body = std::fs::read(&args.payload)
+    let limit = args
+        .max_body_bytes
+        .map_or(config::Limits::default().max_body_bytes, |n| n as usize);
+    // One byte past the limit is enough to know the body is over it.
+    let mut body = Vec::new();
+    std::fs::File::open(&args.payload)
+        .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut body))
         .with_context(|| format!("failed to read payload `{}`", args.payload.display()))?;
     // As the server, which refuses such a body before its mapper sees it.
-    let limit = config::Limits::default().max_body_bytes;
     if body.len() > limit {
         let (status, answer) = shown(intake::IntakeError::TooLarge { limit }.into_problem());
         print_output(&json!({ "status": status, "answer": answer, "stored": [] }))?;
@@ -460,7 +476,6 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
         .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
         .map_or("application/json", |(_, value)| value.as_str());
 
-    let mut body = body;
     let mut rewritten = false;
     let mut receipt = None;
     if let Some(spec) = &args.mapper {

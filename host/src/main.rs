@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     match cli.run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eventpush::cli::report(&e);
             ExitCode::FAILURE
         }
     }

@@ -282,6 +282,33 @@ fn try_prints_the_answer_the_server_gives() {
 }
 
 #[test]
+fn try_takes_the_body_limit_of_a_datasource_that_raised_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut padded: Value = serde_json::from_slice(
+        &std::fs::read(repo_path("tests/e2e/fixtures/okta-event-hook.json")).unwrap(),
+    )
+    .unwrap();
+    padded["pad"] = Value::String("x".repeat(1 << 20));
+    let payload = dir.path().join("padded.json");
+    std::fs::write(&payload, padded.to_string()).unwrap();
+    let template = okta_template();
+    let run = |limit: &[&str]| {
+        let mut args = vec!["try", "--template", template.to_str().unwrap()];
+        args.extend(limit);
+        args.push(payload.to_str().unwrap());
+        run_in(dir.path(), &args)
+    };
+
+    let default = run(&[]);
+    let raised = run(&["--max-body-bytes", "2097152"]);
+
+    assert_eq!(default.code, 1, "{default:#?}");
+    assert_eq!(stdout_json(&default)["status"], 413);
+    assert_eq!(raised.code, 0, "{raised:#?}");
+    assert_eq!(stdout_json(&raised)["status"], 202);
+}
+
+#[test]
 fn try_exits_1_for_malformed_json() {
     let dir = tempfile::tempdir().unwrap();
     let payload = dir.path().join("broken.json");
