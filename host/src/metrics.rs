@@ -138,7 +138,7 @@ impl Metrics {
     /// appears only with its first count hides that count from `rate` and
     /// `increase`, so the first refused event or failed mapper call would
     /// alert no one.
-    pub fn datasource(&self, datasource: &str, mapper: bool) {
+    pub fn start_datasource(&self, datasource: &str, mapper: bool) {
         for outcome in EVENT_OUTCOMES {
             self.events.get_or_create_owned(&EventLabels {
                 datasource: datasource.to_owned(),

@@ -96,7 +96,7 @@ impl App {
 /// Starts the metrics of every datasource of `config` at zero.
 fn start_series(config: &Config) {
     for datasource in config.datasources.values() {
-        crate::metrics::global().datasource(&datasource.id, datasource.mapper.is_some());
+        crate::metrics::global().start_datasource(&datasource.id, datasource.mapper.is_some());
     }
 }
 

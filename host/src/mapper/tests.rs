@@ -272,15 +272,19 @@ fn an_interim_status_is_a_fault_not_an_answer() {
 
 #[test]
 fn every_fault_kind_is_listed_once() {
-    let faults = [
-        Fault::Fuel(1),
-        Fault::Timeout(Duration::from_millis(1)),
-        Fault::Memory(1),
-        Fault::Output { size: 2, limit: 1 },
-        Fault::Trap("unreachable".into()),
-        Fault::Status(101),
-    ];
+    // Each fault names the next, in a match with no catch-all: a new kind
+    // does not compile until it is in this chain, and then must be in KINDS.
+    let next = |fault: Option<&Fault>| match fault {
+        None => Some(Fault::Fuel(1)),
+        Some(Fault::Fuel(_)) => Some(Fault::Timeout(Duration::from_millis(1))),
+        Some(Fault::Timeout(_)) => Some(Fault::Memory(1)),
+        Some(Fault::Memory(_)) => Some(Fault::Output { size: 2, limit: 1 }),
+        Some(Fault::Output { .. }) => Some(Fault::Trap("unreachable".into())),
+        Some(Fault::Trap(_)) => Some(Fault::Status(101)),
+        Some(Fault::Status(_)) => None,
+    };
 
+    let faults: Vec<Fault> = std::iter::successors(next(None), |f| next(Some(f))).collect();
     let kinds: Vec<&str> = faults.iter().map(Fault::kind).collect();
 
     assert_eq!(kinds, Fault::KINDS);

@@ -152,12 +152,12 @@ pub(super) fn run(
         }
         if refusing.load(Ordering::Relaxed) {
             let refused = all_failed(jobs.len(), || StoreError::NotDurable);
-            answer(replies(jobs), refused);
+            answer(reply_channels(jobs), refused);
             continue;
         }
         let results = commit_group(&mut conn, &jobs);
         // Only the reply channels wait for the sync; the payloads go now.
-        let replies = replies(jobs);
+        let replies = reply_channels(jobs);
         match &log_sync {
             Some(log_sync) => log_sync.answer_when_synced(replies, results),
             None => answer(replies, results),
@@ -213,7 +213,7 @@ pub(super) enum Reply {
 }
 
 /// The reply channel of each job.
-pub(super) fn replies(jobs: Vec<Job>) -> Vec<Reply> {
+fn reply_channels(jobs: Vec<Job>) -> Vec<Reply> {
     jobs.into_iter()
         .map(|job| match job {
             Job::Ingest(_, reply) => Reply::Summary(reply),
@@ -861,7 +861,7 @@ mod tests {
             ["e1", "poison", "e2"].into_iter().map(ingest_job).unzip();
 
         let results = commit_group(&mut conn, &jobs);
-        answer(replies(jobs), results);
+        answer(reply_channels(jobs), results);
 
         let accepted: Vec<Option<usize>> = answers
             .into_iter()
