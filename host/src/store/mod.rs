@@ -34,6 +34,9 @@ use crate::graph::Summary;
 const GROUP_COMMIT_MAX: usize = 256;
 /// How many idle read connections are kept.
 const READERS_KEPT: usize = 8;
+/// The size, in bytes, to which the write-ahead log's file is cut back when
+/// the log starts over.
+const LOG_SIZE_LIMIT: i64 = 64 << 20;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +192,11 @@ pub fn open_connection(path: &Path, durability: Durability) -> Result<Connection
     // whose writes were nine in ten of the writer's system calls when every
     // request had a savepoint. Temporary data stays in memory instead.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // When the log starts over, its file is cut back to this size: a log
+    // that grew behind a long read transaction gives the disk space back.
+    // Checkpoints keep it well under this in steady use, where it is reused
+    // as it is.
+    conn.pragma_update(None, "journal_size_limit", LOG_SIZE_LIMIT)?;
     // The writer alone runs more distinct statements than rusqlite's default
     // cache of 16 holds; past it, statements were compiled again per use.
     conn.set_prepared_statement_cache_capacity(64);
@@ -500,6 +508,18 @@ mod tests {
         assert_eq!((again.accepted, again.duplicates), (0, 1));
         let refused: Vec<usize> = again.rejected.iter().map(|r| r.index).collect();
         assert_eq!(refused, [1]);
+    }
+
+    #[test]
+    fn every_connection_cuts_a_grown_log_back_when_it_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+
+        let limit: i64 = conn
+            .pragma_query_value(None, "journal_size_limit", |row| row.get(0))
+            .unwrap();
+
+        assert_eq!(limit, LOG_SIZE_LIMIT);
     }
 
     #[test]
