@@ -453,22 +453,16 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
 
 /// `try`: the answer the sender would get and what would be stored, as JSON.
 fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
-    use std::io::Read as _;
-
     let template = Template::load(&args.template)?;
     let limit = args
         .max_body_bytes
         .map_or(config::Limits::default().max_body_bytes, |n| n as usize);
-    // One byte past the limit is enough to know the body is over it.
-    let mut body = Vec::new();
-    std::fs::File::open(&args.payload)
-        .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut body))
+    let mut body = config::read_at_most(&args.payload, limit as u64)
         .with_context(|| format!("failed to read payload `{}`", args.payload.display()))?;
     // As the server, which refuses such a body before its mapper sees it.
     if body.len() > limit {
         let (status, answer) = shown(intake::IntakeError::TooLarge { limit }.into_problem());
-        print_output(&json!({ "status": status, "answer": answer, "stored": [] }))?;
-        return Ok(exit_for(status));
+        return print_answer(&json!({ "status": status, "answer": answer, "stored": [] }));
     }
     let content_type = args
         .headers
@@ -486,11 +480,7 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
             &args.headers,
             body,
         )? {
-            MapperStep::Answered(output) => {
-                let status = output["status"].as_u64().unwrap_or(500) as u16;
-                print_output(&output)?;
-                return Ok(exit_for(status));
-            }
+            MapperStep::Answered(output) => return print_answer(&output),
             MapperStep::Forward(new, changed, done) => {
                 body = new;
                 rewritten = changed;
@@ -516,8 +506,13 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
     if let Some(receipt) = receipt {
         output["mapper"] = json!(receipt);
     }
-    print_output(&output)?;
-    Ok(exit_for(status))
+    print_answer(&output)
+}
+
+/// Prints `try`'s output, and exits as its `status` says.
+fn print_answer(output: &Value) -> anyhow::Result<ExitCode> {
+    print_output(output)?;
+    Ok(exit_for(output["status"].as_u64().unwrap_or(500) as u16))
 }
 
 /// Prints `try`'s output. A reader that stops early (`| head`) is not an

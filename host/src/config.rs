@@ -489,40 +489,40 @@ fn load_datasource(
         .map_err(DatasourceError::Config)?;
     let template_path = base.join(&def.template);
     let template = Template::load(&template_path).map_err(DatasourceError::Template)?;
-    let auth = def.auth.as_ref().map(|auth| auth.value).unwrap_or_default();
-    // Each key that only a mapper reads, where it is given.
-    let for_mapper = [
-        (
-            "auth",
-            def.auth
-                .as_ref()
-                .filter(|auth| auth.value == AuthMode::Mapper)
-                .map(|auth| &auth.referenced),
-        ),
-        (
-            "unauthenticated_handshakes",
-            def.unauthenticated_handshakes
-                .as_ref()
-                .filter(|handshakes| handshakes.value)
-                .map(|handshakes| &handshakes.referenced),
-        ),
-        (
-            "secrets",
-            def.secrets
-                .as_ref()
-                .filter(|secrets| !secrets.value.is_empty())
-                .map(|secrets| &secrets.referenced),
-        ),
-        (
-            "mapper_config",
-            def.mapper_config
-                .as_ref()
-                .filter(|config| !config.value.is_empty())
-                .map(|config| &config.referenced),
-        ),
-    ];
+    let auth = value(&def.auth).unwrap_or_default();
     let mapper = match &def.mapper {
         None => {
+            // Each key that only a mapper reads, where it is given.
+            let for_mapper = [
+                (
+                    "auth",
+                    def.auth
+                        .as_ref()
+                        .filter(|auth| auth.value == AuthMode::Mapper)
+                        .map(|auth| &auth.referenced),
+                ),
+                (
+                    "unauthenticated_handshakes",
+                    def.unauthenticated_handshakes
+                        .as_ref()
+                        .filter(|handshakes| handshakes.value)
+                        .map(|handshakes| &handshakes.referenced),
+                ),
+                (
+                    "secrets",
+                    def.secrets
+                        .as_ref()
+                        .filter(|secrets| !secrets.value.is_empty())
+                        .map(|secrets| &secrets.referenced),
+                ),
+                (
+                    "mapper_config",
+                    def.mapper_config
+                        .as_ref()
+                        .filter(|config| !config.value.is_empty())
+                        .map(|config| &config.referenced),
+                ),
+            ];
             if let Some((key, Some(at))) = for_mapper.into_iter().find(|(_, at)| at.is_some()) {
                 return Err(DatasourceError::at(
                     at,
@@ -617,15 +617,22 @@ const MAX_SECRET_BYTES: u64 = 64 << 10;
 /// The largest certificate chain or key file read.
 const MAX_TLS_FILE_BYTES: u64 = 1 << 20;
 
-/// Reads the file at `path`, refusing one larger than `limit` bytes (a
-/// mistyped path such as `/dev/zero` would otherwise be read without end).
-fn read_capped(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+/// The file at `path`, but no more than one byte past `limit`: enough to
+/// tell that it is over, while a mistyped path such as `/dev/zero` would
+/// otherwise be read without end.
+pub(crate) fn read_at_most(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
 
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(limit + 1)
         .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads the file at `path`, refusing one larger than `limit` bytes.
+fn read_capped(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let bytes = read_at_most(path, limit)?;
     if bytes.len() as u64 > limit {
         return Err(std::io::Error::other(format!("larger than {limit} bytes")));
     }

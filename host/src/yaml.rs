@@ -26,9 +26,7 @@ impl Problem {
             message,
         }
     }
-}
 
-impl Problem {
     /// A problem with the value of `key` (a dotted path), at `at`.
     pub fn key(at: &Location, key: &str, why: impl fmt::Display) -> Self {
         Self::at(at, format!("`{key}`: {why}"))

@@ -511,7 +511,7 @@ mod tests {
     }
 
     #[test]
-    fn every_connection_cuts_a_grown_log_back_when_it_starts_over() {
+    fn every_connection_sets_the_size_a_grown_log_is_cut_back_to() {
         let dir = tempfile::tempdir().unwrap();
         let conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
 
