@@ -36,8 +36,10 @@ pub enum Command {
     Token(TokenCommand),
     /// Run a payload through a template without storing it; print the answer
     /// and what would be stored. Exits 0 when the answer is 2xx, 1 when it is
-    /// not, 2 when there is no answer: bad arguments, or a template, mapper,
-    /// mapper configuration or payload that cannot be read or is not valid.
+    /// not (a payload that is not JSON gets the server's 400), 2 when there
+    /// is no answer: bad arguments, a payload that cannot be read, or a
+    /// template, mapper or mapper configuration that cannot be read or is
+    /// not valid.
     Try(TryArgs),
     /// Erase everything stored about one subject (privacy requests).
     EraseSubject {

@@ -117,7 +117,7 @@ enum DurabilityDef {
 #[serde(deny_unknown_fields)]
 struct DatasourceDef {
     /// `template`: path to the YAML template; required.
-    template: PathBuf,
+    template: Spanned<PathBuf>,
     /// `token_header`: the header carrying the bearer token; default `Authorization`.
     #[serde(default)]
     token_header: Option<Spanned<String>>,
@@ -487,8 +487,18 @@ fn load_datasource(
     };
     let limits = resolve_limits(&def.limits, defaults, &format!("datasources.{id}.limits"))
         .map_err(DatasourceError::Config)?;
-    let template_path = base.join(&def.template);
-    let template = Template::load(&template_path).map_err(DatasourceError::Template)?;
+    let template_path = base.join(&def.template.value);
+    // A file that cannot be read is this file's mistake, told at its line;
+    // a template that does not compile is told at the template's own lines.
+    let template = Template::load(&template_path).map_err(|e| match e {
+        TemplateError::Read { .. } => DatasourceError::at(
+            &def.template.referenced,
+            id,
+            "template",
+            crate::error_chain(&e),
+        ),
+        invalid => DatasourceError::Template(invalid),
+    })?;
     let auth = value(&def.auth).unwrap_or_default();
     let mapper = match &def.mapper {
         None => {
@@ -901,6 +911,10 @@ mod tests {
             (
                 "datasources:\n  okta:\n    template: TEMPLATE\n    auth: mapper\n    mapper: builtin:okta-verify\n",
                 "4:11: `datasources.okta.auth`: `builtin:okta-verify` verifies no sender, so `auth: mapper` would store whatever arrives; use `auth: token`",
+            ),
+            (
+                "datasources:\n  okta:\n    template: missing.yaml\n",
+                "3:15: `datasources.okta.template`: failed to read template `",
             ),
             (
                 "datasources:\n  okta:\n    template: TEMPLATE\n    mapper: missing.wasm\n",
