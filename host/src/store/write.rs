@@ -401,30 +401,30 @@ fn store_event(conn: &Connection, ingest: &Prepared, event: &Node) -> Result<Sto
         });
     }
 
-    // The insert finds a redelivery itself: no row comes back for a key
-    // already taken. One statement fewer per event than asking first.
-    let id: Option<i64> = conn
+    // The insert finds a redelivery itself: it changes no row for a key
+    // already taken. One statement fewer per event than asking first. The
+    // new row's ID is read from the connection rather than with RETURNING,
+    // which SQLite runs as a trigger: that made it keep a statement journal
+    // (a copy of every page the insert touched) for each event.
+    let inserted = conn
         .prepare_cached(
             "INSERT INTO nodes (datasource, entity, unique_id, event_type, subject, attributes, received_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-             ON CONFLICT (datasource, entity, unique_id) DO NOTHING RETURNING id",
+             ON CONFLICT (datasource, entity, unique_id) DO NOTHING",
         )?
-        .query_row(
-            params![
-                ingest.datasource,
-                event.entity,
-                event.unique_id,
-                event_type,
-                subject,
-                event.attributes,
-                ingest.received_at,
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(id) = id else {
+        .execute(params![
+            ingest.datasource,
+            event.entity,
+            event.unique_id,
+            event_type,
+            subject,
+            event.attributes,
+            ingest.received_at,
+        ])?;
+    if inserted == 0 {
         return Ok(Stored::Duplicate);
-    };
+    }
+    let id = conn.last_insert_rowid();
     insert_index(conn, id, &event.indexed)?;
     if held == HeldType::New {
         conn.prepare_cached(
@@ -518,21 +518,18 @@ fn store_children(
                 id
             }
             None => {
-                let id = conn
-                    .prepare_cached(
-                        "INSERT INTO nodes (datasource, entity, unique_id, attributes, received_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
-                    )?
-                    .query_row(
-                        params![
-                            ingest.datasource,
-                            child.entity,
-                            child.unique_id,
-                            attributes,
-                            ingest.received_at,
-                        ],
-                        |r| r.get(0),
-                    )?;
+                conn.prepare_cached(
+                    "INSERT INTO nodes (datasource, entity, unique_id, attributes, received_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                )?
+                .execute(params![
+                    ingest.datasource,
+                    child.entity,
+                    child.unique_id,
+                    attributes,
+                    ingest.received_at,
+                ])?;
+                let id = conn.last_insert_rowid();
                 insert_index(conn, id, &child.indexed)?;
                 id
             }
