@@ -96,10 +96,22 @@ impl Summary {
     /// The HTTP status the sender gets: 422 when no event was found or every
     /// event found was rejected, 202 otherwise.
     pub fn status(&self) -> u16 {
-        if self.found() == 0 || self.rejected.len() == self.found() {
-            422
-        } else {
-            202
+        if self.refused() { 422 } else { 202 }
+    }
+
+    /// Why the request was refused as a whole, when it was: the detail of
+    /// its 422 and the error of its log entry.
+    pub fn refusal(&self) -> Option<String> {
+        if !self.refused() {
+            return None;
         }
+        Some(match self.found() {
+            0 => "`pushEventsPath` found no events in the body".to_owned(),
+            found => format!("all {found} events were rejected"),
+        })
+    }
+
+    fn refused(&self) -> bool {
+        self.found() == 0 || self.rejected.len() == self.found()
     }
 }

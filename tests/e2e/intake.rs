@@ -360,6 +360,9 @@ fn answers_422_with_the_summary_when_the_events_path_finds_nothing() {
 
         let problem = reply.problem(422);
         assert_summary(&problem, 0, 0, 0, &[]);
+        let entry = &server.log_entries("okta")[0];
+        assert_eq!(entry["status"], 422, "{entry}");
+        assert_eq!(entry["error"], problem["detail"], "{entry}");
     }
 }
 
@@ -379,6 +382,8 @@ fn answers_422_when_every_event_is_rejected() {
     assert!(mentions(&reasons[0], "attempts"), "{}", reasons[0]);
     assert!(mentions(&reasons[1], "readingKey"), "{}", reasons[1]);
     assert!(server.events_of("sensor-1").is_empty());
+    assert_eq!(problem["detail"], "all 2 events were rejected");
+    assert_eq!(server.log_entries("iot")[0]["error"], problem["detail"]);
 }
 
 #[test]

@@ -561,13 +561,10 @@ pub fn answer_body(summary: &Summary) -> Result<Map<String, Value>, Problem> {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
-    if summary.status() == 202 {
-        return Ok(members);
+    match summary.refusal() {
+        None => Ok(members),
+        Some(detail) => {
+            Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with_members(members))
+        }
     }
-    let detail = if summary.found() == 0 {
-        "`pushEventsPath` found no events in the body".to_owned()
-    } else {
-        format!("all {} events were rejected", summary.found())
-    };
-    Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with_members(members))
 }

@@ -364,7 +364,7 @@ fn ingest_one(conn: &Connection, ingest: &Prepared) -> Result<Summary, StoreErro
         ingest.received_at,
         summary.status(),
         &summary,
-        None,
+        summary.refusal().as_deref(),
         ingest.mapper.as_ref(),
     )?;
     Ok(summary)
