@@ -184,6 +184,9 @@ fn an_unknown_method_is_answered_405_with_allow() {
         reply.problem(405)["detail"],
         "this datasource takes POST only"
     );
+    let entry = &server.log_entries("app")[0];
+    assert_eq!(entry["status"], 405, "{entry}");
+    assert_eq!(entry["error"], "this datasource takes POST only", "{entry}");
 
     let reply = server.send(server.request(Method::TRACE, "/events/custom/v1/app"));
     reply.problem(405);

@@ -26,6 +26,9 @@ type DatasourcePath = Segments<String>;
 /// Why a push was refused as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
+    /// A method other than POST, for a datasource without a mapper.
+    #[error("this datasource takes POST only")]
+    PostOnly,
     /// The body is larger than the datasource allows.
     #[error("the body exceeds the limit of {limit} bytes")]
     TooLarge {
@@ -81,6 +84,7 @@ impl IntakeError {
     /// The answer the sender gets.
     pub fn into_problem(self) -> Problem {
         match self {
+            Self::PostOnly => Problem::method_not_allowed(self.to_string(), "POST"),
             Self::TooLarge { .. } | Self::TooManyEvents { .. } => {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.to_string())
             }
@@ -173,11 +177,6 @@ pub async fn push(
         )
         .into_response();
     };
-    if datasource.mapper.is_none() && method != Method::POST {
-        metrics.request(&datasource.id, 405);
-        return Problem::method_not_allowed("this datasource takes POST only", "POST")
-            .into_response();
-    }
     let span = tracing::info_span!(
         "push",
         datasource = %datasource.id,
@@ -303,6 +302,9 @@ async fn handle(
         body,
         received_at,
     } = request;
+    if datasource.mapper.is_none() && method != Method::POST {
+        return Err(IntakeError::PostOnly);
+    }
     let limit = datasource.limits.max_body_bytes;
     if declared_length(&headers).is_some_and(|n| n > limit) {
         return Err(IntakeError::TooLarge { limit });
