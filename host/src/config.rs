@@ -668,8 +668,9 @@ fn read_secret(base: &Path, source: &str) -> Result<Vec<u8>, String> {
     } else {
         return Err("give the secret as `env:VAR` or `file:PATH`".into());
     };
-    if bytes.is_empty() {
-        return Err("the secret is empty".into());
+    // A key of spaces is as easy to guess as none.
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err("the secret is empty or only whitespace".into());
     }
     Ok(bytes)
 }
@@ -954,19 +955,22 @@ mod tests {
     }
 
     #[test]
-    fn reads_a_secret_without_its_final_line_break_and_refuses_an_empty_or_huge_one() {
+    fn reads_a_secret_without_its_final_line_break_and_refuses_a_blank_or_huge_one() {
         let dir = tempfile::tempdir().unwrap();
         let write =
             |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
         write("key", b"s3cret\r\n");
         write("blank", b"\n\n");
+        write("spaces", b" \t \n");
         write("huge", &vec![b'k'; MAX_SECRET_BYTES as usize + 1]);
 
         assert_eq!(read_secret(dir.path(), "file:key"), Ok(b"s3cret".to_vec()));
-        assert_eq!(
-            read_secret(dir.path(), "file:blank"),
-            Err("the secret is empty".into())
-        );
+        for blank in ["file:blank", "file:spaces"] {
+            assert_eq!(
+                read_secret(dir.path(), blank),
+                Err("the secret is empty or only whitespace".into())
+            );
+        }
         let huge = read_secret(dir.path(), "file:huge").unwrap_err();
         assert!(huge.contains("larger than 65536 bytes"), "{huge}");
         assert!(!huge.contains("kkkk"), "{huge}");

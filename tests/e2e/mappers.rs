@@ -1224,7 +1224,7 @@ fn serve_refused(source: Source, files: &[(&str, &[u8])]) -> crate::util::Ran {
 }
 
 #[test]
-fn serve_refuses_an_empty_signing_secret() {
+fn serve_refuses_a_blank_signing_secret() {
     // A MAC under an empty key is one that anybody can compute.
     let signed = || {
         Source::template("hooks", LOGINS)
@@ -1235,11 +1235,16 @@ fn serve_refuses_an_empty_signing_secret() {
     let cases = [
         serve_refused(signed().secret_file("signing", b""), &[]),
         serve_refused(signed().secret_file("signing", b"\n"), &[]),
+        serve_refused(signed().secret_file("signing", b"  \t  \n"), &[]),
     ];
 
     for ran in cases {
         assert!(ran.stderr.contains("secrets.signing"), "{ran:#?}");
-        assert!(ran.stderr.contains("the secret is empty"), "{ran:#?}");
+        assert!(
+            ran.stderr
+                .contains("the secret is empty or only whitespace"),
+            "{ran:#?}"
+        );
     }
 }
 
