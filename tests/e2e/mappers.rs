@@ -263,6 +263,26 @@ fn okta_verify_answers_the_verification_then_stores_deliveries() {
 }
 
 #[test]
+fn a_mapper_sees_methods_the_router_does_not_list() {
+    let server = Server::start(vec![Source::okta("okta").mapper("builtin:okta-verify")]);
+    let token = server.token("okta");
+
+    for method in [Method::TRACE, Method::from_bytes(b"FETCH").unwrap()] {
+        let reply = server.send(
+            server
+                .request(method.clone(), &push_path("okta"))
+                .bearer_auth(&token),
+        );
+
+        // okta-verify forwards what is not its handshake; the empty body
+        // then fails to parse.
+        reply.problem(400);
+        let entry = &server.log_entries("okta")[0];
+        assert_receipt(entry, "builtin:okta-verify", "forward");
+    }
+}
+
+#[test]
 fn okta_verify_answers_no_verification_without_a_token() {
     let server = Server::start(vec![Source::okta("okta").mapper("builtin:okta-verify")]);
 

@@ -188,6 +188,15 @@ fn an_unknown_method_is_answered_405_with_allow() {
     assert_eq!(entry["status"], 405, "{entry}");
     assert_eq!(entry["error"], "this datasource takes POST only", "{entry}");
 
-    let reply = server.send(server.request(Method::TRACE, "/events/custom/v1/app"));
-    reply.problem(405);
+    // Methods the router has no route for are the datasource's to answer too.
+    for method in [Method::TRACE, Method::from_bytes(b"FETCH").unwrap()] {
+        let reply = server.send(server.request(method.clone(), "/events/custom/v1/app"));
+        assert_eq!(reply.header("allow"), Some("POST"), "{method} {reply:?}");
+        reply.problem(405);
+        let entry = &server.log_entries("app")[0];
+        assert_eq!(entry["status"], 405, "{method} {entry}");
+
+        let reply = server.send(server.request(method.clone(), "/events/custom/v1/nobody"));
+        reply.problem(404);
+    }
 }

@@ -260,7 +260,9 @@ pub async fn push(
 /// The methods other than POST, for a datasource with a mapper: the mapper
 /// sees the request first and may answer it itself, as senders' handshakes
 /// need (Okta's verification GET, the CloudEvents OPTIONS of Event Grid).
-/// A datasource without a mapper answers 405.
+/// A datasource without a mapper answers 405. The methods listed here are
+/// the documented ones; any other (TRACE, an extension method) is handled
+/// the same way.
 #[utoipa::path(
     method(get, head, options, put, patch, delete),
     path = PUSH_PATH,

@@ -29,8 +29,11 @@ pub(super) fn routes(max_in_flight: usize) -> OpenApiRouter<Arc<App>> {
         .load_shed()
         .concurrency_limit(max_in_flight);
     let (schemas, paths, push) = routes!(intake::push, intake::push_to_mapper);
+    // Methods the document cannot list go the same way, so that the
+    // datasource answers them (its mapper, its 405 and its log entry).
+    let push = push.fallback(intake::push_to_mapper).layer(shed);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes((schemas, paths, push.layer(shed)))
+        .routes((schemas, paths, push))
         .routes(routes!(query::subject_events))
         .routes(routes!(query::erase_subject))
         .routes(routes!(query::datasource_logs))
