@@ -283,6 +283,31 @@ fn a_mapper_sees_methods_the_router_does_not_list() {
 }
 
 #[test]
+fn a_mappers_own_500_is_logged() {
+    // A signing mapper given no secret answers every signed push that it is
+    // not set up.
+    let server = Server::start(vec![
+        Source::template("hooks", LOGINS)
+            .mapper("builtin:signature")
+            .auth("mapper")
+            .mapper_config("scheme", "github"),
+    ]);
+    let signed = [(
+        "x-hub-signature-256".to_owned(),
+        format!("sha256={}", "0".repeat(64)),
+    )];
+
+    let reply = post_json(&server, "hooks", &signed, &escaped_login("e1", "ann"));
+
+    assert_eq!(
+        reply.problem(500)["detail"],
+        "the datasource's mapper is not set up"
+    );
+    let entries = assert_logged(&server, "hooks", &[500]);
+    assert_receipt(&entries[0], "builtin:signature", "reject");
+}
+
+#[test]
 fn okta_verify_answers_no_verification_without_a_token() {
     let server = Server::start(vec![Source::okta("okta").mapper("builtin:okta-verify")]);
 

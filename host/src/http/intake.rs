@@ -232,9 +232,12 @@ pub async fn push(
                 response
             }
             Err(error) => {
+                // Every refusal is logged but a failure of the store itself,
+                // which would fail again; a mapper's own 500 is logged too.
+                let loggable = !matches!(error, IntakeError::Store(_));
                 let logged = error.to_string();
                 let problem = error.into_problem();
-                if problem.status() != StatusCode::INTERNAL_SERVER_ERROR {
+                if loggable {
                     let entry = LogEntry {
                         datasource: datasource.id.clone(),
                         received_at,
