@@ -654,7 +654,14 @@ fn read_capped(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
 fn read_secret(base: &Path, source: &str) -> Result<Vec<u8>, String> {
     let bytes = if let Some(var) = source.strip_prefix("env:") {
         std::env::var(var)
-            .map_err(|_| format!("environment variable `{var}` is not set"))?
+            .map_err(|e| match e {
+                std::env::VarError::NotPresent => {
+                    format!("environment variable `{var}` is not set")
+                }
+                std::env::VarError::NotUnicode(_) => {
+                    format!("environment variable `{var}` is not valid UTF-8")
+                }
+            })?
             .into_bytes()
     } else if let Some(file) = source.strip_prefix("file:") {
         let path = base.join(file);
@@ -668,8 +675,11 @@ fn read_secret(base: &Path, source: &str) -> Result<Vec<u8>, String> {
     } else {
         return Err("give the secret as `env:VAR` or `file:PATH`".into());
     };
-    // A key of spaces is as easy to guess as none.
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    // A key of spaces (of any kind) is as easy to guess as none.
+    if String::from_utf8_lossy(&bytes)
+        .chars()
+        .all(char::is_whitespace)
+    {
         return Err("the secret is empty or only whitespace".into());
     }
     Ok(bytes)
@@ -961,7 +971,7 @@ mod tests {
             |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
         write("key", b"s3cret\r\n");
         write("blank", b"\n\n");
-        write("spaces", b" \t \n");
+        write("spaces", " \t\u{b}\u{a0}\u{3000}\n".as_bytes());
         write("huge", &vec![b'k'; MAX_SECRET_BYTES as usize + 1]);
 
         assert_eq!(read_secret(dir.path(), "file:key"), Ok(b"s3cret".to_vec()));

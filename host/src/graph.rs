@@ -107,6 +107,7 @@ impl Summary {
         }
         Some(match self.found() {
             0 => "`pushEventsPath` found no events in the body".to_owned(),
+            1 => "the only event was rejected".to_owned(),
             found => format!("all {found} events were rejected"),
         })
     }
