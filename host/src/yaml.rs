@@ -60,11 +60,10 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Problem> {
         // location in front instead, in `FILE:LINE:COLUMN` form.
         let suffix = format!(" at line {}, column {}", location.line(), location.column());
         let message = message.strip_suffix(&suffix).unwrap_or(&message);
-        let message = match key.filter(|k| !k.is_empty()) {
-            Some(key) => format!("`{key}`: {message}"),
-            None => message.to_owned(),
-        };
-        Problem::at(&location, message)
+        match key.filter(|k| !k.is_empty()) {
+            Some(key) => Problem::key(&location, &key, message),
+            None => Problem::at(&location, message.to_owned()),
+        }
     })
 }
 

@@ -34,15 +34,16 @@ struct Checker {
 }
 
 impl Checker {
-    fn problem(&mut self, at: &Location, message: String) {
-        self.problems.push(Problem::at(at, message));
+    fn problem(&mut self, at: &Location, key: &str, why: impl std::fmt::Display) {
+        self.problems.push(Problem::key(at, key, why));
     }
 
     fn path(&mut self, key: &str, text: &Spanned<String>) -> CompiledPath {
         CompiledPath::compile(&text.value).unwrap_or_else(|e| {
             self.problem(
                 &text.referenced,
-                format!("`{key}`: invalid JSONPath `{}`: {e}", text.value),
+                key,
+                format!("invalid JSONPath `{}`: {e}", text.value),
             );
             CompiledPath::compile("$").expect("the root path parses")
         })
@@ -54,10 +55,8 @@ impl Checker {
         {
             self.problem(
                 &method.referenced,
-                format!(
-                    "`deliveryMethod`: `{}` is not supported; use `eventPush`",
-                    method.value
-                ),
+                "deliveryMethod",
+                format!("`{}` is not supported; use `eventPush`", method.value),
             );
         }
         let events_path = self.path("pushEventsPath", &file.push_events_path);
@@ -70,7 +69,8 @@ impl Checker {
         if file.entities.value.is_empty() {
             self.problem(
                 &file.entities.referenced,
-                "`entities`: a template needs at least one entity".into(),
+                "entities",
+                "a template needs at least one entity",
             );
         }
         let mut entities: Vec<Entity> = file
@@ -114,8 +114,9 @@ impl Checker {
             {
                 self.problem(
                     &attribute.value.name.referenced,
+                    &format!("{attr_key}.name"),
                     format!(
-                        "`{attr_key}.name`: attribute `{}` is declared twice in entity `{name}`",
+                        "attribute `{}` is declared twice in entity `{name}`",
                         attribute.value.name.value
                     ),
                 );
@@ -127,7 +128,8 @@ impl Checker {
             if attribute.value.name.value == subject && attribute.value.list {
                 self.problem(
                     &attribute.referenced,
-                    format!("`{attr_key}`: the subject attribute `{subject}` cannot be a list"),
+                    &attr_key,
+                    format!("the subject attribute `{subject}` cannot be a list"),
                 );
             }
             attributes.push(self.attribute(&attr_key, &attribute.value));
@@ -135,9 +137,8 @@ impl Checker {
         if unique.is_none() {
             self.problem(
                 &attributes_def.referenced,
-                format!(
-                    "`{key}.attributes`: entity `{name}` has no attribute with `uniqueId: true`"
-                ),
+                &format!("{key}.attributes"),
+                format!("entity `{name}` has no attribute with `uniqueId: true`"),
             );
         }
         Entity {
@@ -162,13 +163,15 @@ impl Checker {
         if already_have_one {
             self.problem(
                 &attribute.referenced,
-                format!("`{key}.uniqueId`: entity `{entity}` already has a `uniqueId` attribute"),
+                &format!("{key}.uniqueId"),
+                format!("entity `{entity}` already has a `uniqueId` attribute"),
             );
         }
         if attribute.value.list {
             self.problem(
                 &attribute.referenced,
-                format!("`{key}.list`: a `uniqueId` attribute cannot be a list"),
+                &format!("{key}.list"),
+                "a `uniqueId` attribute cannot be a list",
             );
         }
     }
@@ -200,17 +203,16 @@ impl Checker {
             match by_name.or_else(by_type) {
                 Some(p) if p == i => self.problem(
                     &parent.referenced,
-                    format!(
-                        "`entities.{}.parent`: an entity cannot be its own parent",
-                        entities[i].name
-                    ),
+                    &format!("entities.{}.parent", entities[i].name),
+                    "an entity cannot be its own parent",
                 ),
                 Some(p) => entities[i].parent = Some(p),
                 None => self.problem(
                     &parent.referenced,
+                    &format!("entities.{}.parent", entities[i].name),
                     format!(
-                        "`entities.{}.parent`: `{}` names no entity (by name or `externalId`)",
-                        entities[i].name, parent.value
+                        "`{}` names no entity (by name or `externalId`)",
+                        parent.value
                     ),
                 ),
             }
@@ -220,10 +222,8 @@ impl Checker {
                 let at = defs[i].value.parent.as_ref().map(|p| p.referenced);
                 self.problem(
                     &at.unwrap_or(defs[i].referenced),
-                    format!(
-                        "`entities.{}.parent`: parents form a cycle",
-                        entities[i].name
-                    ),
+                    &format!("entities.{}.parent", entities[i].name),
+                    "parents form a cycle",
                 );
                 entities[i].parent = None;
             }
@@ -248,10 +248,8 @@ impl Checker {
                     .map_or(def.referenced, |p| p.referenced);
                 self.problem(
                     &at,
-                    format!(
-                        "`entities.{}.parent`: children nest {depth} levels deep, more than {MAX_NESTING}",
-                        entities[i].name
-                    ),
+                    &format!("entities.{}.parent", entities[i].name),
+                    format!("children nest {depth} levels deep, more than {MAX_NESTING}"),
                 );
                 entities[i].parent = None;
             }
@@ -275,9 +273,10 @@ impl Checker {
             if def.value.parent.is_none() && entity.subject.is_none() {
                 self.problem(
                     &def.value.attributes.referenced,
+                    &format!("entities.{}.attributes", entity.name),
                     format!(
-                        "`entities.{}.attributes`: entity `{}` has no subject attribute `{subject}`",
-                        entity.name, entity.name
+                        "entity `{}` has no subject attribute `{subject}`",
+                        entity.name
                     ),
                 );
             }
@@ -309,9 +308,10 @@ impl Checker {
             if let Some(&other) = group.by_type.get(&entity.external_id) {
                 self.problem(
                     &defs[i].value.external_id.referenced,
+                    &format!("entities.{}.externalId", entity.name),
                     format!(
-                        "`entities.{}.externalId`: type `{}` is already matched by entity `{}`",
-                        entity.name, entity.external_id, entities[other].name
+                        "type `{}` is already matched by entity `{}`",
+                        entity.external_id, entities[other].name
                     ),
                 );
             } else {
@@ -345,9 +345,8 @@ impl Checker {
             _ => {
                 self.problem(
                     &def.referenced,
-                    format!(
-                        "`{key}`: give either `fromAttribute` and `toAttribute`, or a non-empty `path`"
-                    ),
+                    &key,
+                    "give either `fromAttribute` and `toAttribute`, or a non-empty `path`",
                 );
                 RelationshipKind::Path(Vec::new())
             }
@@ -364,21 +363,21 @@ impl Checker {
         let Some((entity, attribute)) = text.value.split_once('.') else {
             self.problem(
                 &text.referenced,
-                format!(
-                    "`{key}`: `{}` is not of the form `Entity.attribute`",
-                    text.value
-                ),
+                key,
+                format!("`{}` is not of the form `Entity.attribute`", text.value),
             );
             return Default::default();
         };
         match entities.iter().find(|e| e.name == entity) {
             None => self.problem(
                 &text.referenced,
-                format!("`{key}`: entity `{entity}` does not exist"),
+                key,
+                format!("entity `{entity}` does not exist"),
             ),
             Some(e) if !e.attributes.iter().any(|a| a.name == attribute) => self.problem(
                 &text.referenced,
-                format!("`{key}`: entity `{entity}` has no attribute `{attribute}`"),
+                key,
+                format!("entity `{entity}` has no attribute `{attribute}`"),
             ),
             Some(_) => {}
         }
@@ -402,10 +401,8 @@ impl Checker {
                 if !known {
                     self.problem(
                         &target.referenced,
-                        format!(
-                            "`{key}.path[{i}].relationship`: relationship `{}` does not exist",
-                            target.value
-                        ),
+                        &format!("{key}.path[{i}].relationship"),
+                        format!("relationship `{}` does not exist", target.value),
                     );
                 }
                 let direction = step
