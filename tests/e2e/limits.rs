@@ -5,6 +5,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use reqwest::Method;
+
 use crate::util::{LOGINS, Server, Source, events, login, push_path, write_config_with};
 
 /// Sends a push's head and the first bytes of a body of `length`, then waits.
@@ -35,12 +37,19 @@ fn sheds_pushes_past_max_in_flight_with_503_and_retry_after() {
     let slow = start_slow_push(&server, &token, 1000);
     std::thread::sleep(Duration::from_millis(300));
     let shed = server.push_json("app", &token, &body);
+    // The limit is one for every method of the push path, not one each.
+    let shed_put = server.send(
+        server
+            .request(Method::PUT, &push_path("app"))
+            .bearer_auth(&token),
+    );
     drop(slow);
     std::thread::sleep(Duration::from_millis(300));
     let after = server.push_json("app", &token, &body);
 
     shed.problem(503);
     assert_eq!(shed.header("retry-after"), Some("1"), "{shed:?}");
+    shed_put.problem(503);
     assert_eq!(after.status, 202, "{after:?}");
 }
 

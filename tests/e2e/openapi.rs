@@ -190,13 +190,16 @@ fn an_unknown_method_is_answered_405_with_allow() {
 
     // Methods the router has no route for are the datasource's to answer too.
     for method in [Method::TRACE, Method::from_bytes(b"FETCH").unwrap()] {
+        let logged = server.log_entries("app").len();
         let reply = server.send(server.request(method.clone(), "/events/custom/v1/app"));
         assert_eq!(reply.header("allow"), Some("POST"), "{method} {reply:?}");
         reply.problem(405);
-        let entry = &server.log_entries("app")[0];
-        assert_eq!(entry["status"], 405, "{method} {entry}");
+        let entries = server.log_entries("app");
+        assert_eq!(entries.len(), logged + 1, "{method} {entries:#?}");
+        assert_eq!(entries[0]["status"], 405, "{method} {entries:#?}");
 
         let reply = server.send(server.request(method.clone(), "/events/custom/v1/nobody"));
+        assert_eq!(reply.header("allow"), None, "{method} {reply:?}");
         reply.problem(404);
     }
 }

@@ -9,7 +9,9 @@ use std::sync::{Arc, LazyLock};
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
@@ -22,16 +24,21 @@ use super::{App, intake, query};
 /// Every route with its documentation. Pushes past `max_in_flight` at once
 /// are shed with 503 and `Retry-After` rather than queued without limit.
 pub(super) fn routes(max_in_flight: usize) -> OpenApiRouter<Arc<App>> {
+    // The method router layers each method's handler on its own; one
+    // semaphore shared by all of them makes the limit one for every push.
     let shed = ServiceBuilder::new()
         .layer(axum::error_handling::HandleErrorLayer::new(
             super::overloaded,
         ))
         .load_shed()
-        .concurrency_limit(max_in_flight);
+        .layer(GlobalConcurrencyLimitLayer::new(max_in_flight));
     let (schemas, paths, push) = routes!(intake::push, intake::push_to_mapper);
-    // Methods the document cannot list go the same way, so that the
-    // datasource answers them (its mapper, its 405 and its log entry).
-    let push = push.fallback(intake::push_to_mapper).layer(shed);
+    // Methods not in the document (TRACE, extension methods) go the same
+    // way, so that the datasource answers them: its mapper, or its own 405
+    // and log entry. `any` leaves the `Allow` header to the handler, where a
+    // fallback of the method router would add every routed method to each
+    // of its answers.
+    let push = push.merge(any(intake::push_to_mapper)).layer(shed);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes((schemas, paths, push))
         .routes(routes!(query::subject_events))
