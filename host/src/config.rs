@@ -649,8 +649,9 @@ fn read_capped(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Reads `env:VAR` or `file:PATH`; the error never shows the secret. An
-/// empty secret is refused: a MAC under an empty key is one anybody can make.
+/// Reads `env:VAR` or `file:PATH`; the error never shows the secret. A
+/// secret that is empty or only whitespace is refused: a MAC under an empty
+/// key is one anybody can make.
 fn read_secret(base: &Path, source: &str) -> Result<Vec<u8>, String> {
     let bytes = if let Some(var) = source.strip_prefix("env:") {
         std::env::var(var)

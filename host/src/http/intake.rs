@@ -128,7 +128,8 @@ enum Handled {
 }
 
 /// Handles one push: the steps of the request path in order, each able to
-/// end it with its own answer, every answer noted in the event-stream log.
+/// end it with its own answer, every answer noted in the event-stream log
+/// but the 500 of a store that failed.
 #[utoipa::path(
     post,
     path = PUSH_PATH,
@@ -196,12 +197,18 @@ pub async fn push(
         if let Some(receipt) = &receipt {
             metrics.mapper_call(&datasource.id, receipt);
         }
-        // Serialized only for the answers that write a log entry here; a
-        // stored request's entry already holds it.
-        let receipt = || {
-            receipt
-                .as_ref()
-                .map(|r| serde_json::to_value(r).unwrap_or_default())
+        // The entry of an answer that stored nothing; a stored request's
+        // entry is written with its events.
+        let log = |status: u16, error: Option<String>| {
+            app.store.log(LogEntry {
+                datasource: datasource.id.clone(),
+                received_at,
+                status,
+                error,
+                mapper: receipt
+                    .as_ref()
+                    .map(|r| serde_json::to_value(r).unwrap_or_default()),
+            })
         };
         let response = match result {
             Ok(Handled::Stored(summary)) => {
@@ -218,14 +225,7 @@ pub async fn push(
             }
             Ok(Handled::Responded(response)) => {
                 let status = response.status().as_u16();
-                let entry = LogEntry {
-                    datasource: datasource.id.clone(),
-                    received_at,
-                    status,
-                    error: None,
-                    mapper: receipt(),
-                };
-                if let Err(e) = app.store.log(entry).await {
+                if let Err(e) = log(status, None).await {
                     return Problem::internal(&e).into_response();
                 }
                 tracing::info!(status, "push answered by the mapper");
@@ -237,17 +237,8 @@ pub async fn push(
                 let loggable = !matches!(error, IntakeError::Store(_));
                 let logged = error.to_string();
                 let problem = error.into_problem();
-                if loggable {
-                    let entry = LogEntry {
-                        datasource: datasource.id.clone(),
-                        received_at,
-                        status: problem.status().as_u16(),
-                        error: Some(logged),
-                        mapper: receipt(),
-                    };
-                    if let Err(e) = app.store.log(entry).await {
-                        return Problem::internal(&e).into_response();
-                    }
+                if loggable && let Err(e) = log(problem.status().as_u16(), Some(logged)).await {
+                    return Problem::internal(&e).into_response();
                 }
                 tracing::info!(status = problem.status().as_u16(), "push answered");
                 problem.into_response()
