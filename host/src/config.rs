@@ -506,31 +506,19 @@ fn load_datasource(
             let for_mapper = [
                 (
                     "auth",
-                    def.auth
-                        .as_ref()
-                        .filter(|auth| auth.value == AuthMode::Mapper)
-                        .map(|auth| &auth.referenced),
+                    location_if(&def.auth, |auth| *auth == AuthMode::Mapper),
                 ),
                 (
                     "unauthenticated_handshakes",
-                    def.unauthenticated_handshakes
-                        .as_ref()
-                        .filter(|handshakes| handshakes.value)
-                        .map(|handshakes| &handshakes.referenced),
+                    location_if(&def.unauthenticated_handshakes, |on| *on),
                 ),
                 (
                     "secrets",
-                    def.secrets
-                        .as_ref()
-                        .filter(|secrets| !secrets.value.is_empty())
-                        .map(|secrets| &secrets.referenced),
+                    location_if(&def.secrets, |secrets| !secrets.is_empty()),
                 ),
                 (
                     "mapper_config",
-                    def.mapper_config
-                        .as_ref()
-                        .filter(|config| !config.value.is_empty())
-                        .map(|config| &config.referenced),
+                    location_if(&def.mapper_config, |config| !config.is_empty()),
                 ),
             ];
             if let Some((key, Some(at))) = for_mapper.into_iter().find(|(_, at)| at.is_some()) {
@@ -545,11 +533,11 @@ fn load_datasource(
         }
         Some(spec) => {
             if let Some(builtin) = spec.value.strip_prefix(mapper::BUILTIN_PREFIX)
-                && let Some(auth) = def.auth.as_ref().filter(|a| a.value == AuthMode::Mapper)
+                && let Some(at) = location_if(&def.auth, |auth| *auth == AuthMode::Mapper)
                 && !mapper::VERIFYING_BUILTINS.contains(&builtin)
             {
                 return Err(DatasourceError::at(
-                    &auth.referenced,
+                    at,
                     id,
                     "auth",
                     format_args!(
@@ -846,7 +834,15 @@ fn value<T: Copy>(field: &Option<Spanned<T>>) -> Option<T> {
 
 /// Where an optional field was given.
 fn location<T>(field: &Option<Spanned<T>>) -> Option<&Location> {
-    field.as_ref().map(|field| &field.referenced)
+    location_if(field, |_| true)
+}
+
+/// Where an optional field was given with a value that `holds`.
+fn location_if<T>(field: &Option<Spanned<T>>, holds: impl Fn(&T) -> bool) -> Option<&Location> {
+    field
+        .as_ref()
+        .filter(|field| holds(&field.value))
+        .map(|field| &field.referenced)
 }
 
 #[cfg(test)]

@@ -647,30 +647,14 @@ fn token_commands_refuse_a_named_configuration_they_cannot_read() {
     let database = dir.path().join("tokens.db");
     let database = database.to_string_lossy();
 
-    let created = run_in(
-        dir.path(),
-        &[
-            "token",
-            "create",
-            "--datasource",
-            "nowhere",
-            "--config",
-            "missing.yaml",
-            "--database",
-            &database,
-        ],
-    );
-    let listed = run_in(
-        dir.path(),
-        &[
-            "token",
-            "list",
-            "--config",
-            "missing.yaml",
-            "--database",
-            &database,
-        ],
-    );
+    // A token command with a configuration named but missing.
+    let missing_config = |command: &[&str]| {
+        let named = ["--config", "missing.yaml", "--database", &database];
+        run_in(dir.path(), &[command, &named].concat())
+    };
+
+    let created = missing_config(&["token", "create", "--datasource", "nowhere"]);
+    let listed = missing_config(&["token", "list"]);
     // Without `--config` the default file may be absent when the database is named.
     let unnamed = run_in(dir.path(), &["token", "list", "--database", &database]);
 

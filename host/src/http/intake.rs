@@ -205,9 +205,7 @@ pub async fn push(
                 received_at,
                 status,
                 error,
-                mapper: receipt
-                    .as_ref()
-                    .map(|r| serde_json::to_value(r).unwrap_or_default()),
+                mapper: logged_receipt(receipt.as_ref()),
             })
         };
         let response = match result {
@@ -363,9 +361,7 @@ async fn handle(
             max_types_per_subject: datasource.limits.max_event_types_per_subject,
             events: Vec::new(),
             summary: Summary::default(),
-            mapper: receipt
-                .as_ref()
-                .map(|r| serde_json::to_value(r).unwrap_or_default()),
+            mapper: logged_receipt(receipt.as_ref()),
         },
     )?;
     // What the request brought, and the tree parsed from its body (about
@@ -374,6 +370,11 @@ async fn handle(
     // and freed on the way to the answer.
     drop((payload, body, headers, uri));
     Ok(Handled::Stored(app.store.ingest(ingest).await?))
+}
+
+/// A mapper call's receipt as log entries hold it.
+fn logged_receipt(receipt: Option<&mapper::Receipt>) -> Option<Value> {
+    receipt.map(|r| serde_json::to_value(r).unwrap_or_default())
 }
 
 /// The request as the mapper sees it, without the `hidden` header; the body
