@@ -140,7 +140,7 @@ pub struct TryArgs {
     #[arg(long)]
     template: PathBuf,
     /// The request's method, for mappers that answer handshakes (`GET`, `OPTIONS`).
-    #[arg(long, default_value = "POST", requires = "mapper")]
+    #[arg(long, default_value = "POST", requires = "mapper", value_parser = parse_method)]
     method: String,
     /// A mapper to run first: a `.wasm` component or `builtin:NAME`.
     #[arg(long)]
@@ -157,6 +157,14 @@ pub struct TryArgs {
     max_body_bytes: Option<u64>,
     /// The JSON payload.
     payload: PathBuf,
+}
+
+/// A method as a request line may carry it: `GET`, or an extension such
+/// as `PROPFIND`, but no space or separator.
+fn parse_method(text: &str) -> Result<String, String> {
+    axum::http::Method::from_bytes(text.as_bytes())
+        .map(|method| method.to_string())
+        .map_err(|_| format!("`{text}` is not an HTTP method"))
 }
 
 fn parse_header(text: &str) -> Result<(String, String), String> {

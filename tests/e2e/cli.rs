@@ -800,6 +800,7 @@ fn try_runs_a_mapper_handshake_with_the_method_given() {
 
     let handshake = run_in(dir.path(), &args("GET"));
     let delivery = run_in(dir.path(), &args("POST"));
+    let no_method = run_in(dir.path(), &args("B AD"));
 
     assert_eq!(handshake.code, 0, "{handshake:#?}");
     let out = stdout_json(&handshake);
@@ -816,4 +817,10 @@ fn try_runs_a_mapper_handshake_with_the_method_given() {
     assert_eq!(out["status"], 202, "{out:#}");
     assert_eq!(out["mapper"]["outcome"], "forward", "{out:#}");
     assert_eq!(out["stored"].as_array().map(Vec::len), Some(1), "{out:#}");
+
+    assert_eq!(no_method.code, 2, "{no_method:#?}");
+    assert!(
+        no_method.stderr.contains("`B AD` is not an HTTP method"),
+        "{no_method:#?}"
+    );
 }
