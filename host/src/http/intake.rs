@@ -154,9 +154,8 @@ enum Handled {
         }),
     ),
     responses(
-        (status = 202, description = "Stored: at least one event was accepted, was a duplicate, or matched no entity; refused events are listed", body = Summary),
+        super::openapi::PushStored,
         (status = 415, description = "The body is not declared as JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "No event was found, or every event was refused: the problem carries the members of a 202 beside its own", body = ProblemDetails, content_type = "application/problem+json"),
         super::openapi::PushRefusals,
     ),
 )]
@@ -261,7 +260,7 @@ pub async fn push(
     tag = "push",
     security(("datasource_token" = []), ()),
     params(("datasource" = String, Path, description = "The datasource's ID in the configuration")),
-    responses(super::openapi::PushRefusals),
+    responses(super::openapi::PushStored, super::openapi::PushRefusals),
 )]
 pub async fn push_to_mapper(
     state: State<Arc<App>>,

@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 
 use super::problem::ProblemDetails;
 use super::{App, intake, query};
+use crate::graph::Summary;
 
 /// Every route with its documentation. Pushes past `max_in_flight` at once
 /// are shed with 503 and `Retry-After` rather than queued without limit.
@@ -183,6 +184,20 @@ pub struct BadRequest(pub ProblemDetails);
 #[derive(IntoResponses)]
 #[response(status = 500, content_type = "application/problem+json")]
 pub struct Internal(pub ProblemDetails);
+
+/// What a push that reaches the template is answered with, whatever its
+/// method: a datasource's mapper may forward a request of any method.
+#[derive(IntoResponses)]
+pub enum PushStored {
+    /// Stored: at least one event was accepted, was a duplicate, or matched
+    /// no entity; refused events are listed.
+    #[response(status = 202)]
+    Stored(Summary),
+    /// No event was found, or every event was refused: the problem carries
+    /// the members of a 202 beside its own.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Refused(ProblemDetails),
+}
 
 /// What a push may be refused with, whatever its method.
 #[derive(IntoResponses)]
