@@ -14,6 +14,7 @@
 mod checkpoint;
 mod log_sync;
 pub mod read;
+mod recent;
 mod schema;
 pub mod tokens;
 mod write;

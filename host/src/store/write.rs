@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::log_sync::LogSync;
+use super::recent::{self, RecentChildren};
 use super::{Expiring, Job, StoreError};
 use crate::error_chain;
 use crate::graph::{Child, Event, Rejection, Summary};
@@ -142,6 +143,7 @@ pub(super) fn run(
     log_sync: Option<LogSync>,
     refusing: &AtomicBool,
 ) {
+    let mut recent = RecentChildren::new();
     while let Some(first) = queue.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < max_group {
@@ -155,7 +157,7 @@ pub(super) fn run(
             answer(reply_channels(jobs), refused);
             continue;
         }
-        let results = commit_group(&mut conn, &jobs);
+        let results = commit_group(&mut conn, &mut recent, &jobs);
         // Only the reply channels wait for the sync; the payloads go now.
         let replies = reply_channels(jobs);
         match &log_sync {
@@ -176,16 +178,29 @@ pub(super) fn run(
 /// others. A savepoint for every job made SQLite copy each page a job
 /// touched into its statement journal, about a tenth of the writer's time
 /// under load, for failures that hardly ever happen.
-fn commit_group(conn: &mut Connection, jobs: &[Job]) -> Vec<Result<Done, StoreError>> {
+///
+/// What is rolled back is forgotten by `recent` too.
+fn commit_group(
+    conn: &mut Connection,
+    recent: &mut RecentChildren,
+    jobs: &[Job],
+) -> Vec<Result<Done, StoreError>> {
     let started = std::time::Instant::now();
     // A failed first pass committed nothing: an error from COMMIT means it
     // did not happen (the log hook never reports one), so applying the jobs
     // again cannot apply any twice.
-    let committed = apply_group(conn, jobs, Isolation::Shared).or_else(|e| {
+    let committed = apply_group(conn, recent, jobs, Isolation::Shared).or_else(|e| {
         tracing::debug!(error = %error_chain(&e), "a commit group failed; applying its jobs one by one");
-        apply_group(conn, jobs, Isolation::PerJob)
+        recent.forget();
+        apply_group(conn, recent, jobs, Isolation::PerJob)
     });
     crate::metrics::global().commit(started.elapsed());
+    let clean = committed
+        .as_ref()
+        .is_ok_and(|results| results.iter().all(Result::is_ok));
+    if !clean {
+        recent.forget();
+    }
     committed.unwrap_or_else(|e| {
         tracing::error!(error = %error_chain(&e), "failed to commit to the database");
         all_failed(jobs.len(), || StoreError::CommitFailed)
@@ -263,6 +278,7 @@ enum Isolation {
 /// transaction back and is the error.
 fn apply_group(
     conn: &mut Connection,
+    recent: &mut RecentChildren,
     jobs: &[Job],
     isolation: Isolation,
 ) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
@@ -271,11 +287,12 @@ fn apply_group(
     // that began by reading would instead fail at its first write, with no
     // wait, once that other process had committed.
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    recent.check_others(&tx)?;
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         let result = match isolation {
-            Isolation::Shared => Ok(apply(&tx, job)?),
-            Isolation::PerJob => apply_isolated(&mut tx, job),
+            Isolation::Shared => Ok(apply(&tx, recent, job)?),
+            Isolation::PerJob => apply_isolated(&mut tx, recent, job),
         };
         results.push(result);
     }
@@ -317,9 +334,13 @@ pub(super) enum Done {
     Nothing,
 }
 
-fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Done, StoreError> {
+fn apply_isolated(
+    tx: &mut Transaction,
+    recent: &mut RecentChildren,
+    job: &Job,
+) -> Result<Done, StoreError> {
     let sp = tx.savepoint()?;
-    match apply(&sp, job) {
+    match apply(&sp, recent, job) {
         Ok(done) => {
             sp.commit()?;
             Ok(done)
@@ -331,24 +352,35 @@ fn apply_isolated(tx: &mut Transaction, job: &Job) -> Result<Done, StoreError> {
     }
 }
 
-fn apply(conn: &Connection, job: &Job) -> Result<Done, StoreError> {
+fn apply(conn: &Connection, recent: &mut RecentChildren, job: &Job) -> Result<Done, StoreError> {
     match job {
-        Job::Ingest(ingest, _) => ingest_one(conn, ingest).map(Done::Summary),
+        Job::Ingest(ingest, _) => ingest_one(conn, recent, ingest).map(Done::Summary),
         Job::Sweep(sweep, _) => match sweep.what {
-            Expiring::Events => remove_expired(conn, sweep),
+            Expiring::Events => {
+                // It removes the children no event links to any more.
+                recent.forget();
+                remove_expired(conn, sweep)
+            }
             Expiring::Log => remove_old_log(conn, sweep),
         }
         .map(Done::Removed),
-        Job::Erase(subject, _) => erase_subject(conn, subject).map(Done::Removed),
+        Job::Erase(subject, _) => {
+            recent.forget();
+            erase_subject(conn, subject).map(Done::Removed)
+        }
         Job::Log(entry, _) => log_only(conn, entry).map(|()| Done::Nothing),
         Job::TouchToken(id, when) => touch(conn, id, *when).map(|()| Done::Nothing),
     }
 }
 
-fn ingest_one(conn: &Connection, ingest: &Prepared) -> Result<Summary, StoreError> {
+fn ingest_one(
+    conn: &Connection,
+    recent: &mut RecentChildren,
+    ingest: &Prepared,
+) -> Result<Summary, StoreError> {
     let mut summary = ingest.summary.clone();
     for (index, event) in &ingest.events {
-        match store_event(conn, ingest, event)? {
+        match store_event(conn, recent, ingest, event)? {
             Stored::New => summary.accepted += 1,
             Stored::Duplicate => summary.duplicates += 1,
             Stored::Refused(reason) => summary.rejected.push(Rejection {
@@ -376,7 +408,12 @@ enum Stored {
     Refused(String),
 }
 
-fn store_event(conn: &Connection, ingest: &Prepared, event: &Node) -> Result<Stored, StoreError> {
+fn store_event(
+    conn: &Connection,
+    recent: &mut RecentChildren,
+    ingest: &Prepared,
+    event: &Node,
+) -> Result<Stored, StoreError> {
     let Some((event_type, subject)) = &event.event else {
         unreachable!("prepared events carry a type and a subject")
     };
@@ -432,7 +469,7 @@ fn store_event(conn: &Connection, ingest: &Prepared, event: &Node) -> Result<Sto
         )?
         .execute(params![ingest.datasource, subject, event_type])?;
     }
-    store_children(conn, ingest, id, &event.children)?;
+    store_children(conn, recent, ingest, id, &event.children)?;
     Ok(Stored::New)
 }
 
@@ -482,65 +519,112 @@ fn held_type(
 /// recurses into its own children.
 fn store_children(
     conn: &Connection,
+    recent: &mut RecentChildren,
     ingest: &Prepared,
     parent: i64,
     children: &[Node],
 ) -> Result<(), StoreError> {
     for (position, child) in children.iter().enumerate() {
-        let attributes = &child.attributes;
-        let known: Option<(i64, String)> = conn
-            .prepare_cached(
-                "SELECT id, attributes FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3",
-            )?
-            .query_row(params![ingest.datasource, child.entity, child.unique_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        // Children recur (the same user or group in many events). One is
-        // rewritten, with its index rows, only when its attributes or what
-        // the template indexes of them changed: those writes land on random
-        // pages and dominated the write cost. So `updated_at` is when the
-        // attributes last changed.
-        let id = match known {
-            Some((id, stored))
-                if stored == *attributes && index_rows(conn, id)? == child.indexed =>
-            {
-                id
-            }
-            Some((id, _)) => {
-                conn.prepare_cached(
-                    "UPDATE nodes SET attributes = ?2, updated_at = ?3 WHERE id = ?1",
-                )?
-                .execute(params![id, attributes, ingest.received_at])?;
-                conn.prepare_cached("DELETE FROM node_attributes WHERE node = ?1")?
-                    .execute([id])?;
-                insert_index(conn, id, &child.indexed)?;
-                id
-            }
-            None => {
-                conn.prepare_cached(
-                    "INSERT INTO nodes (datasource, entity, unique_id, attributes, received_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                )?
-                .execute(params![
-                    ingest.datasource,
-                    child.entity,
-                    child.unique_id,
-                    attributes,
-                    ingest.received_at,
-                ])?;
-                let id = conn.last_insert_rowid();
-                insert_index(conn, id, &child.indexed)?;
-                id
-            }
-        };
+        let id = store_child(conn, recent, ingest, child)?;
         conn.prepare_cached(
             "INSERT OR IGNORE INTO edges (parent, child, position) VALUES (?1, ?2, ?3)",
         )?
         .execute(params![parent, id, position as i64])?;
-        store_children(conn, ingest, id, &child.children)?;
+        store_children(conn, recent, ingest, id, &child.children)?;
     }
     Ok(())
+}
+
+/// What the database holds of a child.
+enum Found {
+    /// Nothing.
+    Missing,
+    /// The child as given, with this row ID.
+    Unchanged(i64),
+    /// The child with other attributes or index rows.
+    Changed(i64),
+}
+
+/// Writes one child, unless it is stored as given already; its row ID.
+///
+/// Children recur (the same user or group in many events). One is
+/// rewritten, with its index rows, only when its attributes or what the
+/// template indexes of them changed: those writes land on random pages and
+/// dominated the write cost. So `updated_at` is when the attributes last
+/// changed.
+fn store_child(
+    conn: &Connection,
+    recent: &mut RecentChildren,
+    ingest: &Prepared,
+    child: &Node,
+) -> Result<i64, StoreError> {
+    let key = (&ingest.datasource, &child.entity, &child.unique_id);
+    let found = match recent.get(key.0, key.1, key.2) {
+        Some(known) if known.attributes == child.attributes && known.indexed == child.indexed => {
+            return Ok(known.id);
+        }
+        Some(known) => Found::Changed(known.id),
+        None => read_child(conn, ingest, child)?,
+    };
+
+    let id = match found {
+        Found::Unchanged(id) => id,
+        Found::Changed(id) => {
+            conn.prepare_cached("UPDATE nodes SET attributes = ?2, updated_at = ?3 WHERE id = ?1")?
+                .execute(params![id, child.attributes, ingest.received_at])?;
+            conn.prepare_cached("DELETE FROM node_attributes WHERE node = ?1")?
+                .execute([id])?;
+            insert_index(conn, id, &child.indexed)?;
+            id
+        }
+        Found::Missing => {
+            conn.prepare_cached(
+                "INSERT INTO nodes (datasource, entity, unique_id, attributes, received_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?
+            .execute(params![
+                ingest.datasource,
+                child.entity,
+                child.unique_id,
+                child.attributes,
+                ingest.received_at,
+            ])?;
+            let id = conn.last_insert_rowid();
+            insert_index(conn, id, &child.indexed)?;
+            id
+        }
+    };
+
+    let stored = recent::Stored {
+        id,
+        attributes: child.attributes.clone(),
+        indexed: child.indexed.clone(),
+    };
+    recent.put(key.0, key.1, key.2, stored);
+    Ok(id)
+}
+
+const CHILD_ROW: &str =
+    "SELECT id, attributes FROM nodes WHERE datasource = ?1 AND entity = ?2 AND unique_id = ?3";
+
+/// Reads what the database holds of `child`.
+fn read_child(conn: &Connection, ingest: &Prepared, child: &Node) -> Result<Found, StoreError> {
+    let known: Option<(i64, String)> = conn
+        .prepare_cached(CHILD_ROW)?
+        .query_row(
+            params![ingest.datasource, child.entity, child.unique_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(match known {
+        None => Found::Missing,
+        Some((id, stored))
+            if stored == child.attributes && index_rows(conn, id)? == child.indexed =>
+        {
+            Found::Unchanged(id)
+        }
+        Some((id, _)) => Found::Changed(id),
+    })
 }
 
 const INDEX_ROWS: &str = "SELECT name, value FROM node_attributes WHERE node = ?1";
@@ -729,23 +813,48 @@ mod tests {
         token: Option<&str>,
         at: i64,
     ) -> (Job, oneshot::Receiver<Result<Summary, StoreError>>) {
+        job_of(event(id, Vec::new()), token, at)
+    }
+
+    /// A job storing an event that names one child, the user `u1`, with
+    /// this name.
+    fn ingest_job_naming(id: &str, name: &str) -> Job {
+        job_of(event(id, vec![user("u1", name)]), None, 1).0
+    }
+
+    fn user(id: &str, name: &str) -> Child {
+        Child {
+            entity: "User".into(),
+            unique_id: id.into(),
+            attributes: serde_json::Map::from_iter([("name".to_owned(), name.into())]),
+            indexed: vec![("name".into(), name.into())],
+            children: Vec::new(),
+        }
+    }
+
+    fn event(id: &str, children: Vec<Child>) -> Event {
+        Event {
+            entity: "Login".into(),
+            event_type: "login".into(),
+            unique_id: id.into(),
+            subject: "ann".into(),
+            attributes: serde_json::Map::new(),
+            indexed: vec![("id".into(), id.into())],
+            children,
+        }
+    }
+
+    fn job_of(
+        event: Event,
+        token: Option<&str>,
+        at: i64,
+    ) -> (Job, oneshot::Receiver<Result<Summary, StoreError>>) {
         let ingest = Ingest {
             datasource: "ds".into(),
             received_at: at,
             token_id: token.map(str::to_owned),
             max_types_per_subject: 50,
-            events: vec![(
-                0,
-                Event {
-                    entity: "Login".into(),
-                    event_type: "login".into(),
-                    unique_id: id.into(),
-                    subject: "ann".into(),
-                    attributes: serde_json::Map::new(),
-                    indexed: vec![("id".into(), id.into())],
-                    children: Vec::new(),
-                },
-            )],
+            events: vec![(0, event)],
             summary: Summary::default(),
             mapper: None,
         };
@@ -776,7 +885,7 @@ mod tests {
         .into_iter()
         .unzip();
 
-        commit_group(&mut conn, &jobs);
+        commit_group(&mut conn, &mut RecentChildren::new(), &jobs);
 
         let used: Vec<(String, Option<i64>)> = conn
             .prepare("SELECT id, last_used_at FROM tokens ORDER BY id")
@@ -834,7 +943,7 @@ mod tests {
             .unwrap();
         let (job, _answer) = ingest_job("e1");
         let writer = std::thread::spawn(move || {
-            let results = commit_group(&mut conn, &[job]);
+            let results = commit_group(&mut conn, &mut RecentChildren::new(), &[job]);
             results.iter().map(Result::is_ok).collect::<Vec<_>>()
         });
         std::thread::sleep(std::time::Duration::from_millis(300));
@@ -857,7 +966,7 @@ mod tests {
         let (jobs, answers): (Vec<_>, Vec<_>) =
             ["e1", "poison", "e2"].into_iter().map(ingest_job).unzip();
 
-        let results = commit_group(&mut conn, &jobs);
+        let results = commit_group(&mut conn, &mut RecentChildren::new(), &jobs);
         answer(reply_channels(jobs), results);
 
         let accepted: Vec<Option<usize>> = answers
@@ -910,5 +1019,143 @@ mod tests {
         }
         let statement = conn.prepare_cached(INDEX_ROWS).unwrap();
         assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+    }
+
+    /// The name of each stored user `u1` and how many edges lead to a node
+    /// that does not exist.
+    fn users_and_broken_edges(conn: &Connection) -> (Vec<String>, i64) {
+        let users = conn
+            .prepare("SELECT json_extract(attributes, '$.name') FROM nodes WHERE unique_id = 'u1'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let broken = conn
+            .query_row(
+                "SELECT COUNT(*) FROM edges WHERE child NOT IN (SELECT id FROM nodes)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (users, broken)
+    }
+
+    #[test]
+    fn a_child_seen_again_is_not_read_back_and_a_changed_one_is_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let mut recent = RecentChildren::new();
+
+        for (id, name) in [("e1", "Ann"), ("e2", "Ann"), ("e3", "Anne")] {
+            commit_group(&mut conn, &mut recent, &[ingest_job_naming(id, name)]);
+        }
+
+        let reads = conn.prepare_cached(CHILD_ROW).unwrap();
+        assert_eq!(reads.get_status(StatementStatus::Run), 1);
+        drop(reads);
+        assert_eq!(users_and_broken_edges(&conn), (vec!["Anne".to_owned()], 0));
+        let (edges, children): (i64, i64) = conn
+            .query_row(
+                "SELECT COUNT(*), COUNT(DISTINCT child) FROM edges",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((edges, children), (3, 1));
+        let indexed: String = conn
+            .query_row(
+                "SELECT value FROM node_attributes WHERE name = 'name'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexed, "Anne");
+    }
+
+    #[test]
+    fn a_child_removed_by_another_connection_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let mut conn = open_connection(&path, Durability::Full).unwrap();
+        let mut recent = RecentChildren::new();
+        commit_group(&mut conn, &mut recent, &[ingest_job_naming("e1", "Ann")]);
+
+        // As `eventpush erase-subject` would, from another process.
+        let other = open_connection(&path, Durability::Full).unwrap();
+        assert_eq!(erase_subject(&other, "ann").unwrap(), 1);
+        commit_group(&mut conn, &mut recent, &[ingest_job_naming("e2", "Ann")]);
+
+        assert_eq!(users_and_broken_edges(&conn), (vec!["Ann".to_owned()], 0));
+    }
+
+    #[test]
+    fn a_child_removed_by_a_sweep_or_an_erasure_in_the_group_is_written_again() {
+        let sweep = Sweep {
+            datasource: "ds".into(),
+            what: Expiring::Events,
+            cutoff: 2,
+            batch: 10,
+        };
+        let removals = [
+            Job::Sweep(sweep, oneshot::channel().0),
+            Job::Erase("ann".into(), oneshot::channel().0),
+        ];
+        for removal in removals {
+            let dir = tempfile::tempdir().unwrap();
+            let mut conn =
+                open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+            let jobs = [
+                ingest_job_naming("e1", "Ann"),
+                removal,
+                ingest_job_naming("e2", "Ann"),
+            ];
+
+            commit_group(&mut conn, &mut RecentChildren::new(), &jobs);
+
+            assert_eq!(users_and_broken_edges(&conn), (vec!["Ann".to_owned()], 0));
+        }
+    }
+
+    #[test]
+    fn a_child_written_by_a_group_that_failed_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER poison BEFORE INSERT ON nodes WHEN NEW.unique_id = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .unwrap();
+        let mut recent = RecentChildren::new();
+
+        // The first pass writes `u1`, then fails and is rolled back; the
+        // second, one job at a time, must write it again.
+        let jobs = [ingest_job_naming("e1", "Ann"), ingest_job("poison").0];
+        commit_group(&mut conn, &mut recent, &jobs);
+
+        assert_eq!(users_and_broken_edges(&conn), (vec!["Ann".to_owned()], 0));
+    }
+
+    #[test]
+    fn a_child_written_by_a_job_that_failed_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER poison BEFORE INSERT ON node_attributes WHEN NEW.value = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .unwrap();
+        let mut recent = RecentChildren::new();
+
+        // `u1` is written, then the job fails at its second child, alone.
+        let failing = job_of(
+            event("e1", vec![user("u1", "Ann"), user("u2", "poison")]),
+            None,
+            1,
+        );
+        commit_group(&mut conn, &mut recent, &[failing.0]);
+        commit_group(&mut conn, &mut recent, &[ingest_job_naming("e2", "Ann")]);
+
+        assert_eq!(users_and_broken_edges(&conn), (vec!["Ann".to_owned()], 0));
     }
 }
