@@ -639,7 +639,7 @@ fn try_answer(
     rewritten: bool,
 ) -> Result<(Summary, Vec<Value>), intake::IntakeError> {
     intake::require_json(Some(content_type))?;
-    let payload = intake::parse_payload(body, rewritten)?;
+    let payload = intake::parse_payload(template, body, rewritten)?;
     let ingest = intake::extract(
         template,
         &payload,

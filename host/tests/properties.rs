@@ -46,6 +46,46 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// An event that the templates of [`varied_templates`] match, with random
+/// members beside and inside the ones they read.
+fn event() -> impl Strategy<Value = Value> {
+    let kind = prop_oneof![Just("user.session.start"), Just("User"), Just("other")];
+    let target = (prop_oneof![Just("User"), Just("Group")], json(), json());
+    (
+        json(),
+        kind,
+        json(),
+        json(),
+        prop::collection::vec(target, 0..4),
+    )
+        .prop_map(|(extra, kind, actor, inner, targets)| {
+            let object = |value: Value| match value {
+                Value::Object(members) => members,
+                _ => serde_json::Map::new(),
+            };
+            let mut event = object(extra);
+            event.insert("eventType".into(), kind.into());
+            event.insert("type".into(), kind.into());
+            event.insert("uuid".into(), "e1".into());
+            let mut actor = object(actor);
+            actor.insert("alternateId".into(), "ann".into());
+            actor.insert("inner".into(), inner);
+            event.insert("actor".into(), actor.into());
+            let targets = targets
+                .into_iter()
+                .enumerate()
+                .map(|(i, (kind, inner, rest))| {
+                    let mut target = object(rest);
+                    target.insert("type".into(), kind.into());
+                    target.insert("id".into(), format!("t{i}").into());
+                    target.insert("inner".into(), inner);
+                    Value::Object(target)
+                });
+            event.insert("target".into(), targets.collect());
+            Value::Object(event)
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -78,6 +118,22 @@ proptest! {
         }
     }
 
+    /// A payload parsed as a template reads it gives what the whole one gives.
+    #[test]
+    fn extraction_finds_in_the_kept_payload_what_it_finds_in_the_whole(payload in prop_oneof![
+        json(),
+        prop::collection::vec(event(), 0..4)
+            .prop_map(|events| serde_json::json!({"data": {"events": events}})),
+    ]) {
+        let body = serde_json::to_vec(&payload).unwrap();
+        let whole: Value = serde_json::from_slice(&body).unwrap();
+        let [walked, evaluated] = varied_templates();
+        for template in [shared::okta_template(), walked, evaluated] {
+            let kept = template.read_payload(&body).unwrap();
+            prop_assert_eq!(template.extract(&kept), template.extract(&whole));
+        }
+    }
+
     /// Extraction gives every selected event an outcome, whatever the payload.
     #[test]
     fn extraction_answers_any_json(payload in json()) {
@@ -90,6 +146,78 @@ proptest! {
             }
         }
     }
+}
+
+/// Two templates with paths of every kind extraction knows. The first only
+/// has paths that are walked: members, `[*]`, filters on a string, a
+/// selected array taken for its elements, children two levels deep. The
+/// second has paths left to jsonpath-rust, which must see all below them,
+/// beside walked ones, whose siblings are left out.
+fn varied_templates() -> [&'static Template; 2] {
+    static TEMPLATES: std::sync::OnceLock<[Template; 2]> = std::sync::OnceLock::new();
+    let [walked, evaluated] = TEMPLATES.get_or_init(|| {
+        let walked = r#"
+pushEventsPath: $.data.events
+entities:
+  Session:
+    externalId: user.session.start
+    pushExternalId: $.eventType
+    attributes:
+      - { name: id, externalId: $.uuid, type: String, uniqueId: true }
+      - { name: subject, externalId: $.actor.alternateId, type: String }
+      - { name: targetIds, externalId: "$.target[*].id", type: String, list: true }
+      - { name: detail, externalId: $.actor.id, type: String }
+      - { name: published, externalId: $.published, type: DateTime }
+  Target:
+    parent: Session
+    externalId: $.target
+    pushExternalId: "$.target[?(@.type == 'User')]"
+    attributes:
+      - { name: id, externalId: $.id, type: String, uniqueId: true }
+      - { name: inner, externalId: $.inner.id, type: String, indexed: true }
+  Inner:
+    parent: Target
+    externalId: $.inner
+    pushExternalId: $.inner.events
+    attributes:
+      - { name: id, externalId: $.uuid, type: String, uniqueId: true }
+  Other:
+    externalId: User
+    pushExternalId: $.type
+    attributes:
+      - { name: id, externalId: $.uuid, type: String, uniqueId: true }
+      - { name: subject, externalId: "$.target[*].inner.alternateId", type: String }
+      - { name: ids, externalId: "$.actor.*.id", type: String, list: true }
+      - { name: innerName, externalId: $.actor.inner.name, type: String }
+"#;
+        let evaluated = r#"
+pushEventsPath: $.data.events[*]
+entities:
+  Session:
+    externalId: user.session.start
+    pushExternalId: $.eventType
+    attributes:
+      - { name: id, externalId: $.uuid, type: String, uniqueId: true }
+      - { name: subject, externalId: $.actor.alternateId, type: String }
+  Target:
+    parent: Session
+    externalId: $.target
+    pushExternalId: $.target
+    attributes:
+      - { name: id, externalId: $.id, type: String, uniqueId: true }
+      - { name: anyIds, externalId: $.inner..id, type: String, list: true }
+      - { name: first, externalId: "$.inner[0]", type: String }
+  Other:
+    externalId: User
+    pushExternalId: $.type
+    attributes:
+      - { name: id, externalId: $.uuid, type: String, uniqueId: true }
+      - { name: subject, externalId: $.actor.alternateId, type: String }
+      - { name: everything, externalId: "$.actor.*", type: String, list: true }
+"#;
+        [walked, evaluated].map(|text| Template::parse(text).expect("the template is valid"))
+    });
+    [walked, evaluated]
 }
 
 #[path = "support/shared.rs"]

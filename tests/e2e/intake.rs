@@ -406,6 +406,29 @@ fn answers_400_to_malformed_json() {
 }
 
 #[test]
+fn answers_400_to_malformed_json_where_the_template_reads_nothing() {
+    let server = Server::start(vec![Source::okta("okta")]);
+    let token = server.token("okta");
+    let mut sample = okta_sample();
+    sample["unread"] = json!("unread-marker");
+    let text = sample.to_string();
+    let syntax_error = text.replace(r#""unread-marker""#, r#"{"a": [1,]}"#);
+    let mut not_utf8 = text.clone().into_bytes();
+    not_utf8[text.find("unread-marker").unwrap()] = 0xff;
+
+    for body in [syntax_error.into_bytes(), not_utf8] {
+        let problem = server
+            .push("okta", &token, body, "application/json")
+            .problem(400);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("the body is not valid JSON: "),
+            "{detail}"
+        );
+    }
+}
+
+#[test]
 fn answers_404_for_an_unknown_datasource() {
     let server = Server::start(vec![Source::okta("okta")]);
     let token = server.token("okta");

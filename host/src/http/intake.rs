@@ -348,7 +348,7 @@ async fn handle(
         }
     };
 
-    let payload = parse_payload(&body, rewritten)?;
+    let payload = parse_payload(&datasource.template, &body, rewritten)?;
     let ingest = extract(
         &datasource.template,
         &payload,
@@ -446,16 +446,22 @@ fn respond(answer: mapper::Response) -> Response {
     response
 }
 
-/// Parses the body as JSON; a body a mapper `rewrote` that does not parse
-/// is the mapper's fault, not the sender's.
-pub fn parse_payload(body: &[u8], rewritten: bool) -> Result<Value, IntakeError> {
-    serde_json::from_slice(body).map_err(|e| match (rewritten, body.is_empty()) {
-        (true, _) => IntakeError::MapperBadJson(e.to_string()),
-        (false, true) => {
-            IntakeError::Malformed("the body is empty; send the events as JSON".into())
-        }
-        (false, false) => IntakeError::Malformed(format!("the body is not valid JSON: {e}")),
-    })
+/// Parses the body as JSON, keeping what `template` reads of it; a body a
+/// mapper `rewrote` that does not parse is the mapper's fault, not the sender's.
+pub fn parse_payload(
+    template: &Template,
+    body: &[u8],
+    rewritten: bool,
+) -> Result<Value, IntakeError> {
+    template
+        .read_payload(body)
+        .map_err(|e| match (rewritten, body.is_empty()) {
+            (true, _) => IntakeError::MapperBadJson(e.to_string()),
+            (false, true) => {
+                IntakeError::Malformed("the body is empty; send the events as JSON".into())
+            }
+            (false, false) => IntakeError::Malformed(format!("the body is not valid JSON: {e}")),
+        })
 }
 
 /// Runs the template over `payload` and fills `ingest` with what it found;

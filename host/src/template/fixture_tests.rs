@@ -27,9 +27,19 @@ fn run(case: &Path) -> String {
     };
     let template = Template::load(&template_path)
         .unwrap_or_else(|e| panic!("{}: template does not load:\n{e}", case.display()));
-    let payload = std::fs::read_to_string(case.join("payload.json")).expect("payload.json");
-    let payload = serde_json::from_str(&payload).expect("payload.json is JSON");
+    let body = std::fs::read(case.join("payload.json")).expect("payload.json");
+    let payload = template
+        .read_payload(&body)
+        .unwrap_or_else(|e| panic!("{}: payload.json is not JSON: {e}", case.display()));
     let extraction = template.extract(&payload);
+    // The payload as the template reads it gives what the whole one gives.
+    let whole = serde_json::from_slice(&body).expect("payload.json is JSON");
+    assert_eq!(
+        extraction,
+        template.extract(&whole),
+        "{}: extraction differs from the payload's kept part",
+        case.display()
+    );
     serde_json::to_string_pretty(&extraction).expect("serializes") + "\n"
 }
 

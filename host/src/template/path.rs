@@ -8,6 +8,8 @@ use jsonpath_rust::parser::parse_json_path;
 use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
 
+use super::shape::Shape;
+
 /// A JSONPath expression parsed at load time and evaluated many times.
 #[derive(Debug, Clone)]
 pub struct CompiledPath {
@@ -117,6 +119,27 @@ fn walk<'a>(steps: &[Step], value: &'a Value, found: &mut Vec<&'a Value>) {
     }
 }
 
+/// Adds to `shape` what `steps` read on their way, and `then` at each value
+/// they select: as that value, and as each element should it be an array,
+/// since extraction takes one selected array for its elements.
+fn reach(steps: &[Step], shape: &mut Shape, then: &Shape) {
+    let Some((step, rest)) = steps.split_first() else {
+        shape.merge(then);
+        shape.every().merge(then);
+        return;
+    };
+    match step {
+        Step::Member(name) => reach(rest, shape.member(name), then),
+        Step::Every => reach(rest, shape.every(), then),
+        Step::Equals(names, _) => {
+            // Compared only with a string, which is kept as any scalar is.
+            let item = shape.every();
+            names.iter().fold(&mut *item, |at, name| at.member(name));
+            reach(rest, item, then);
+        }
+    }
+}
+
 impl CompiledPath {
     /// Parses `text`; the error is the parser's description of what is wrong.
     pub fn compile(text: &str) -> Result<Self, String> {
@@ -126,6 +149,16 @@ impl CompiledPath {
             steps: steps(&query),
             query,
         })
+    }
+
+    /// Adds to `shape` what this path reads of the value it starts from, and
+    /// `then` at what it selects (see [`Shape`]).
+    pub(super) fn reach(&self, shape: &mut Shape, then: &Shape) {
+        match &self.steps {
+            Some(steps) => reach(steps, shape, then),
+            // jsonpath-rust may look anywhere below.
+            None => shape.keep_whole(),
+        }
     }
 
     /// The expression as written in the template.
