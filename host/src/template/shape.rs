@@ -228,3 +228,72 @@ impl<'de> Deserialize<'de> for Name<'de> {
         parser.deserialize_str(Text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::template::CompiledPath;
+
+    /// The shape of these paths, each selecting a whole value.
+    fn shape_of(paths: &[&str]) -> Shape {
+        let mut shape = Shape::default();
+        for path in paths {
+            CompiledPath::compile(path)
+                .unwrap()
+                .reach(&mut shape, &Shape::whole());
+        }
+        shape.finish();
+        shape
+    }
+
+    #[test]
+    fn keeps_what_paths_reach_and_skips_the_rest() {
+        let shape = shape_of(&["$.a.b", "$.list[*].id", "$.all"]);
+        let body = br#"{"a": {"b": {"deep": [1]}, "c": 2}, "list": [{"id": 1, "x": 2}, 3],
+                        "all": {"x": [{"y": null}]}, "other": {"z": "\u00e9"}}"#;
+
+        assert_eq!(
+            shape.parse(body).unwrap(),
+            json!({"a": {"b": {"deep": [1]}}, "list": [{"id": 1}, 3], "all": {"x": [{"y": null}]}})
+        );
+    }
+
+    #[test]
+    fn a_path_left_to_jsonpath_rust_keeps_all_below_where_it_starts() {
+        let shape = shape_of(&["$.a..id"]);
+        let body = br#"{"a": {"x": {"id": 1}}, "b": 2}"#;
+
+        assert_eq!(
+            shape.parse(body).unwrap(),
+            json!({"a": {"x": {"id": 1}}, "b": 2})
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_json_in_parts_it_skips() {
+        let shape = shape_of(&["$.a"]);
+
+        for body in [
+            &br#"{"a": 1, "b": [1,]}"#[..],
+            br#"{"a": 1, "b": "\x"}"#,
+            b"{\"a\": 1, \"b\": \"\xff\"}",
+            br#"{"a": 1} {}"#,
+        ] {
+            let error = shape.parse(body).unwrap_err();
+            assert!(error.to_string().contains("line 1"), "{error}");
+        }
+    }
+
+    #[test]
+    fn an_unpaired_surrogate_is_refused_only_where_it_is_read() {
+        let shape = shape_of(&["$.a"]);
+
+        assert!(shape.parse(br#"{"a": "\ud800"}"#).is_err());
+        assert_eq!(
+            shape.parse(br#"{"a": 1, "b": "\ud800"}"#).unwrap(),
+            json!({"a": 1})
+        );
+    }
+}
