@@ -156,8 +156,8 @@ proptest! {
 fn varied_templates() -> [&'static Template; 2] {
     static TEMPLATES: std::sync::OnceLock<[Template; 2]> = std::sync::OnceLock::new();
     let [walked, evaluated] = TEMPLATES.get_or_init(|| {
-        let walked = r#"
-pushEventsPath: $.data.events
+        // Both start with the same event entity.
+        let session = r#"
 entities:
   Session:
     externalId: user.session.start
@@ -165,6 +165,8 @@ entities:
     attributes:
       - { name: id, externalId: $.uuid, type: String, uniqueId: true }
       - { name: subject, externalId: $.actor.alternateId, type: String }
+"#;
+        let walked = r#"
       - { name: targetIds, externalId: "$.target[*].id", type: String, list: true }
       - { name: detail, externalId: $.actor.id, type: String }
       - { name: published, externalId: $.published, type: DateTime }
@@ -191,14 +193,6 @@ entities:
       - { name: innerName, externalId: $.actor.inner.name, type: String }
 "#;
         let evaluated = r#"
-pushEventsPath: $.data.events[*]
-entities:
-  Session:
-    externalId: user.session.start
-    pushExternalId: $.eventType
-    attributes:
-      - { name: id, externalId: $.uuid, type: String, uniqueId: true }
-      - { name: subject, externalId: $.actor.alternateId, type: String }
   Target:
     parent: Session
     externalId: $.target
@@ -215,7 +209,13 @@ entities:
       - { name: subject, externalId: $.actor.alternateId, type: String }
       - { name: everything, externalId: "$.actor.*", type: String, list: true }
 "#;
-        [walked, evaluated].map(|text| Template::parse(text).expect("the template is valid"))
+        [("$.data.events", walked), ("$.data.events[*]", evaluated)].map(|(events, rest)| {
+            let text = format!(
+                "pushEventsPath: {events}{session}{}",
+                rest.trim_start_matches('\n')
+            );
+            Template::parse(&text).expect("the template is valid")
+        })
     });
     [walked, evaluated]
 }

@@ -868,12 +868,10 @@ mod tests {
     #[test]
     fn a_group_notes_the_latest_use_of_each_token_of_a_stored_ingest() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        let mut conn = database_with(&dir, POISON_NODE);
         conn.execute_batch(
             "INSERT INTO tokens (id, hash, datasource, admin, created_at)
-             VALUES ('t1', x'00', 'ds', 0, 0), ('t2', x'00', 'ds', 0, 0), ('t3', x'00', 'ds', 0, 0);
-             CREATE TRIGGER poison BEFORE INSERT ON nodes WHEN NEW.unique_id = 'poison'
-             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+             VALUES ('t1', x'00', 'ds', 0, 0), ('t2', x'00', 'ds', 0, 0), ('t3', x'00', 'ds', 0, 0);",
         )
         .unwrap();
         let (jobs, _answers): (Vec<_>, Vec<_>) = [
@@ -955,14 +953,9 @@ mod tests {
     #[test]
     fn a_failing_job_fails_alone_and_the_rest_of_its_group_commits() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
-        conn.execute_batch(
-            // Fails the job after its event row is written, so that a
-            // row left behind would show.
-            "CREATE TRIGGER poison BEFORE INSERT ON node_attributes WHEN NEW.value = 'poison'
-             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
-        )
-        .unwrap();
+        // Fails the job after its event row is written, so that a row left
+        // behind would show.
+        let mut conn = database_with(&dir, POISON_INDEX_ROW);
         let (jobs, answers): (Vec<_>, Vec<_>) =
             ["e1", "poison", "e2"].into_iter().map(ingest_job).unzip();
 
@@ -1020,6 +1013,24 @@ mod tests {
         let statement = conn.prepare_cached(INDEX_ROWS).unwrap();
         assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
     }
+
+    /// A new database in `dir`, with `sql` run on it, such as a trigger
+    /// that makes some writes fail.
+    fn database_with(dir: &tempfile::TempDir, sql: &str) -> Connection {
+        let conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
+        conn.execute_batch(sql).unwrap();
+        conn
+    }
+
+    /// Fails the insert of a node with the unique ID `poison`.
+    const POISON_NODE: &str =
+        "CREATE TRIGGER poison BEFORE INSERT ON nodes WHEN NEW.unique_id = 'poison'
+         BEGIN SELECT RAISE(ABORT, 'poisoned'); END;";
+
+    /// Fails the insert of an index row with the value `poison`.
+    const POISON_INDEX_ROW: &str =
+        "CREATE TRIGGER poison BEFORE INSERT ON node_attributes WHEN NEW.value = 'poison'
+         BEGIN SELECT RAISE(ABORT, 'poisoned'); END;";
 
     /// The name of each stored user `u1` and how many edges lead to a node
     /// that does not exist.
@@ -1120,12 +1131,7 @@ mod tests {
     #[test]
     fn a_child_written_by_a_group_that_failed_is_written_again() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
-        conn.execute_batch(
-            "CREATE TRIGGER poison BEFORE INSERT ON nodes WHEN NEW.unique_id = 'poison'
-             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
-        )
-        .unwrap();
+        let mut conn = database_with(&dir, POISON_NODE);
         let mut recent = RecentChildren::new();
 
         // The first pass writes `u1`, then fails and is rolled back; the
@@ -1139,12 +1145,7 @@ mod tests {
     #[test]
     fn a_child_written_by_a_job_that_failed_is_written_again() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = open_connection(&dir.path().join("db.sqlite"), Durability::Full).unwrap();
-        conn.execute_batch(
-            "CREATE TRIGGER poison BEFORE INSERT ON node_attributes WHEN NEW.value = 'poison'
-             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
-        )
-        .unwrap();
+        let mut conn = database_with(&dir, POISON_INDEX_ROW);
         let mut recent = RecentChildren::new();
 
         // `u1` is written, then the job fails at its second child, alone.
