@@ -7,8 +7,9 @@
 //! no read at all.
 //!
 //! What is here must be what the database holds, so the writer forgets all
-//! of it whenever that may no longer be so: when a group of jobs fails and
-//! is rolled back, when it removes nodes (a retention sweep, an erasure),
+//! of it whenever that may no longer be so: when a job or a whole group of
+//! jobs fails and is rolled back, when it removes nodes (a retention sweep,
+//! an erasure),
 //! and when another connection, such as `eventpush erase-subject` in
 //! another process, has committed since the writer last looked.
 

@@ -195,10 +195,7 @@ fn commit_group(
         apply_group(conn, recent, jobs, Isolation::PerJob)
     });
     crate::metrics::global().commit(started.elapsed());
-    let clean = committed
-        .as_ref()
-        .is_ok_and(|results| results.iter().all(Result::is_ok));
-    if !clean {
+    if committed.is_err() {
         recent.forget();
     }
     committed.unwrap_or_else(|e| {
@@ -347,6 +344,9 @@ fn apply_isolated(
         }
         Err(e) => {
             tracing::error!(error = %error_chain(&e), "failed to write to the database");
+            // What the job wrote is rolled back; a later job of the group
+            // may name the same children.
+            recent.forget();
             Err(e)
         }
     }
@@ -1143,18 +1143,39 @@ mod tests {
     }
 
     #[test]
-    fn a_child_written_by_a_job_that_failed_is_written_again() {
+    fn a_child_written_by_a_job_that_failed_is_written_again_by_the_next() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = database_with(&dir, POISON_INDEX_ROW);
-        let mut recent = RecentChildren::new();
 
-        // `u1` is written, then the job fails at its second child, alone.
+        // `u1` is written, then the job fails at its second child, alone;
+        // the next job of the group names `u1` too.
         let failing = job_of(
             event("e1", vec![user("u1", "Ann"), user("u2", "poison")]),
             None,
             1,
         );
-        commit_group(&mut conn, &mut recent, &[failing.0]);
+        let jobs = [failing.0, ingest_job_naming("e2", "Ann")];
+        commit_group(&mut conn, &mut RecentChildren::new(), &jobs);
+
+        assert_eq!(users_and_broken_edges(&conn), (vec!["Ann".to_owned()], 0));
+    }
+
+    #[test]
+    fn a_child_written_by_a_group_that_failed_as_a_whole_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        // Fails the note of a token's use, which comes after every job.
+        let mut conn = database_with(
+            &dir,
+            "INSERT INTO tokens (id, hash, datasource, admin, created_at)
+             VALUES ('t1', x'00', 'ds', 0, 0);
+             CREATE TRIGGER poison BEFORE UPDATE ON tokens
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        );
+        let mut recent = RecentChildren::new();
+        let (job, _answer) = job_of(event("e1", vec![user("u1", "Ann")]), Some("t1"), 1);
+        commit_group(&mut conn, &mut recent, &[job]);
+
+        conn.execute_batch("DROP TRIGGER poison").unwrap();
         commit_group(&mut conn, &mut recent, &[ingest_job_naming("e2", "Ann")]);
 
         assert_eq!(users_and_broken_edges(&conn), (vec!["Ann".to_owned()], 0));
