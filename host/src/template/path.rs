@@ -125,7 +125,7 @@ fn walk<'a>(steps: &[Step], value: &'a Value, found: &mut Vec<&'a Value>) {
 fn reach(steps: &[Step], shape: &mut Shape, then: &Shape) {
     let Some((step, rest)) = steps.split_first() else {
         shape.merge(then);
-        shape.every().merge(then);
+        shape.elements().merge(then);
         return;
     };
     match step {

@@ -31,8 +31,11 @@ pub struct Shape {
     members: BTreeMap<String, Shape>,
     /// What is needed below every element of an array and every member of
     /// an object. Once [`Shape::finish`] has run, each of `members`
-    /// includes it.
+    /// includes it, and so does `elements`.
     every: Option<Box<Shape>>,
+    /// What is needed below every element of an array only: extraction
+    /// takes a selected array for its elements, not an object for its members.
+    elements: Option<Box<Shape>>,
 }
 
 impl Shape {
@@ -59,6 +62,11 @@ impl Shape {
         self.every.get_or_insert_default()
     }
 
+    /// What is needed below every element of an array.
+    pub fn elements(&mut self) -> &mut Shape {
+        self.elements.get_or_insert_default()
+    }
+
     /// Adds what `other` needs.
     pub fn merge(&mut self, other: &Shape) {
         if self.whole {
@@ -73,24 +81,30 @@ impl Shape {
         if let Some(below) = &other.every {
             self.every().merge(below);
         }
+        if let Some(below) = &other.elements {
+            self.elements().merge(below);
+        }
     }
 
-    /// Makes each member's shape include what every member needs, so that
-    /// parsing looks up one shape per member.
+    /// Makes each member's shape, and the elements', include what every
+    /// member or element needs, so that parsing looks up one shape for each.
     pub fn finish(&mut self) {
         if self.whole {
             self.members.clear();
             self.every = None;
+            self.elements = None;
             return;
         }
-        if let Some(every) = &self.every {
+        if let Some(every) = self.every.take() {
             for below in self.members.values_mut() {
-                below.merge(every);
+                below.merge(&every);
             }
+            self.elements().merge(&every);
+            self.every = Some(every);
         }
         self.members.values_mut().for_each(Shape::finish);
-        if let Some(every) = &mut self.every {
-            every.finish();
+        for below in [&mut self.every, &mut self.elements].into_iter().flatten() {
+            below.finish();
         }
     }
 
@@ -169,7 +183,7 @@ impl<'de> Visitor<'de> for Pruning<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut kept = Vec::new();
-        match &self.0.every {
+        match &self.0.elements {
             Some(item) => {
                 while let Some(value) = seq.next_element_seed(&**item)? {
                     kept.push(value);
@@ -257,6 +271,32 @@ mod tests {
         assert_eq!(
             shape.parse(body).unwrap(),
             json!({"a": {"b": {"deep": [1]}}, "list": [{"id": 1}, 3], "all": {"x": [{"y": null}]}})
+        );
+    }
+
+    #[test]
+    fn a_selected_array_stands_for_its_elements_and_an_object_for_itself() {
+        let mut event = Shape::default();
+        CompiledPath::compile("$.id")
+            .unwrap()
+            .reach(&mut event, &Shape::whole());
+        let mut shape = Shape::default();
+        CompiledPath::compile("$.events")
+            .unwrap()
+            .reach(&mut shape, &event);
+        shape.finish();
+
+        assert_eq!(
+            shape
+                .parse(br#"{"events": [{"id": 1, "junk": {"id": 2}}, 3]}"#)
+                .unwrap(),
+            json!({"events": [{"id": 1}, 3]})
+        );
+        assert_eq!(
+            shape
+                .parse(br#"{"events": {"id": 1, "junk": {"id": 2}}}"#)
+                .unwrap(),
+            json!({"events": {"id": 1}})
         );
     }
 
