@@ -558,8 +558,8 @@ fn store_child(
     ingest: &Prepared,
     child: &Node,
 ) -> Result<i64, StoreError> {
-    let key = (&ingest.datasource, &child.entity, &child.unique_id);
-    let found = match recent.get(key.0, key.1, key.2) {
+    let (datasource, entity, unique_id) = (&ingest.datasource, &child.entity, &child.unique_id);
+    let found = match recent.get(datasource, entity, unique_id) {
         Some(known) if known.attributes == child.attributes && known.indexed == child.indexed => {
             return Ok(known.id);
         }
@@ -600,7 +600,7 @@ fn store_child(
         attributes: child.attributes.clone(),
         indexed: child.indexed.clone(),
     };
-    recent.put(key.0, key.1, key.2, stored);
+    recent.put(datasource, entity, unique_id, stored);
     Ok(id)
 }
 

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use serde_saphyr::{Location, Spanned};
 
 use super::model::{AttributeDef, EntityDef, RelationshipDef, TemplateFile};
-use super::shape::Shape;
 use super::{
     Attribute, CompiledPath, Entity, Problem, Relationship, RelationshipKind, Template, TypeGroup,
 };
@@ -89,7 +88,7 @@ impl Checker {
             .map(|(name, def)| self.relationship(name, def, &file.relationships, &entities))
             .collect();
 
-        let shape = payload_shape(&events_path, &entities, &type_groups);
+        let shape = super::extract::payload_shape(&events_path, &entities, &type_groups);
         Template {
             display_name: file.display_name,
             events_path,
@@ -416,36 +415,6 @@ impl Checker {
             })
             .collect()
     }
-}
-
-/// What of a payload extraction reads: the events that `pushEventsPath`
-/// selects, and in each, what the paths of every top-level entity read.
-fn payload_shape(events_path: &CompiledPath, entities: &[Entity], groups: &[TypeGroup]) -> Shape {
-    let mut event = Shape::default();
-    for group in groups {
-        group.path.reach(&mut event, &Shape::whole());
-    }
-    for entity in entities.iter().filter(|e| e.parent.is_none()) {
-        event.merge(&node_shape(entity, entities));
-    }
-    let mut payload = Shape::default();
-    events_path.reach(&mut payload, &event);
-    payload.finish();
-    payload
-}
-
-/// What extraction reads of a node of `entity`: its attributes, and its
-/// children with what they read in turn.
-fn node_shape(entity: &Entity, entities: &[Entity]) -> Shape {
-    let mut shape = Shape::default();
-    for attribute in &entity.attributes {
-        attribute.path.reach(&mut shape, &Shape::whole());
-    }
-    for &child in &entity.children {
-        let below = node_shape(&entities[child], entities);
-        entities[child].push_path.reach(&mut shape, &below);
-    }
-    shape
 }
 
 #[cfg(test)]

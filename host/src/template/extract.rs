@@ -4,7 +4,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::convert::{convert, index_text};
-use super::{Entity, IndexedIn, Template};
+use super::shape::Shape;
+use super::{CompiledPath, Entity, IndexedIn, Template, TypeGroup};
 use crate::graph::{Child, Event, SkippedChild};
 
 /// What a template found in one payload.
@@ -258,4 +259,40 @@ fn required_text(
                 attribute.path.as_str()
             )
         })
+}
+
+/// What of a payload extraction reads: the events that `pushEventsPath`
+/// selects, and in each, what the paths of every top-level entity read.
+/// It follows the steps of [`Template::extract_at_most`] above: a path that
+/// extraction evaluates must be reached here too, or it would find nothing.
+pub(super) fn payload_shape(
+    events_path: &CompiledPath,
+    entities: &[Entity],
+    groups: &[TypeGroup],
+) -> Shape {
+    let mut event = Shape::default();
+    for group in groups {
+        group.path.reach(&mut event, &Shape::whole());
+    }
+    for entity in entities.iter().filter(|e| e.parent.is_none()) {
+        event.merge(&node_shape(entity, entities));
+    }
+    let mut payload = Shape::default();
+    events_path.reach(&mut payload, &event);
+    payload.finish();
+    payload
+}
+
+/// What extraction reads of a node of `entity`: its attributes, and its
+/// children with what they read in turn.
+fn node_shape(entity: &Entity, entities: &[Entity]) -> Shape {
+    let mut shape = Shape::default();
+    for attribute in &entity.attributes {
+        attribute.path.reach(&mut shape, &Shape::whole());
+    }
+    for &child in &entity.children {
+        let below = node_shape(&entities[child], entities);
+        entities[child].push_path.reach(&mut shape, &below);
+    }
+    shape
 }

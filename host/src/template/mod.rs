@@ -194,8 +194,10 @@ impl Template {
 
     /// Parses a payload as JSON, keeping only what this template can read
     /// of it: what [`Template::extract`] finds is the same as in the whole
-    /// payload, for a fraction of the time and memory. Anything that is not
-    /// JSON is refused, as `serde_json` would refuse it.
+    /// payload, for a fraction of the time and memory. A body that is not
+    /// JSON is refused; in the members the template does not read, only the
+    /// syntax and UTF-8 are checked (an unpaired surrogate escape, a number
+    /// too large for `f64` or nesting past serde_json's limit pass there).
     pub fn read_payload(&self, body: &[u8]) -> serde_json::Result<serde_json::Value> {
         self.shape.parse(body)
     }
