@@ -420,17 +420,17 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
                 now,
             )
             .context("failed to store the token")?;
-            println!("{}", new.token.expose());
+            print_out(new.token.expose())?;
         }
         TokenCommand::List { location } => {
             let (conn, _) = open_for_tokens(&location)?;
             let rows = tokens::list(&conn).context("failed to list tokens")?;
-            println!("ID\tDATASOURCE\tLABEL\tCREATED\tLAST USED\tSTATE");
+            let mut table = String::from("ID\tDATASOURCE\tLABEL\tCREATED\tLAST USED\tSTATE");
             for row in rows {
                 let when =
                     |t: Option<i64>| t.map(store::read::rfc3339).unwrap_or_else(|| "-".into());
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
+                table += &format!(
+                    "\n{}\t{}\t{}\t{}\t{}\t{}",
                     row.id,
                     if row.admin {
                         "(admin)".to_owned()
@@ -447,6 +447,7 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
                     },
                 );
             }
+            print_out(&table)?;
         }
         TokenCommand::Revoke { id, location } => {
             // A whole token names its id too; take the id rather than refuse.
@@ -521,16 +522,15 @@ fn try_payload(args: TryArgs) -> anyhow::Result<ExitCode> {
 
 /// Prints `try`'s output, and exits as its `status` says.
 fn print_answer(output: &Value) -> anyhow::Result<ExitCode> {
-    print_output(output)?;
+    print_out(&serde_json::to_string_pretty(output).expect("JSON values serialize"))?;
     Ok(exit_for(output["status"].as_u64().unwrap_or(500) as u16))
 }
 
-/// Prints `try`'s output. A reader that stops early (`| head`) is not an
-/// error of ours: what it did not read is dropped.
-fn print_output(output: &Value) -> anyhow::Result<()> {
+/// Prints `text` and a line break on stdout. A reader that stops early
+/// (`| head`) is not an error of ours: what it did not read is dropped.
+fn print_out(text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
 
-    let text = serde_json::to_string_pretty(output).expect("JSON values serialize");
     match writeln!(std::io::stdout().lock(), "{text}") {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(anyhow::Error::new(e).context("failed to write the output"))

@@ -667,6 +667,33 @@ fn token_commands_refuse_a_named_configuration_they_cannot_read() {
 }
 
 #[test]
+fn token_list_stops_quietly_when_its_reader_has_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("tokens.db");
+    let database = database.to_string_lossy();
+    run_in(
+        dir.path(),
+        &["token", "create", "--admin", "--database", &database],
+    )
+    .success();
+    // As `eventpush token list | head -0` would leave it: nobody reads.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+
+    let listed = eventpush()
+        .args(["token", "list", "--database", &database])
+        .current_dir(dir.path())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&listed.stderr);
+    assert!(listed.status.success(), "{stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
 fn refuses_to_revoke_a_token_that_does_not_exist() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &[Source::template("app", LOGINS)]);
