@@ -11,6 +11,10 @@
 //! Ceilings: a bare axum handler that reads the body, parses it as JSON and
 //! answers 202; and the raw rusqlite insert of the rows the store writes.
 //! eventpush's figures are printed as ratios of them.
+//!
+//! On a shared host the hypervisor may give much of the machine's CPU time
+//! to other guests during a run; such a run (more than 5 % stolen) is made
+//! again, up to three attempts, and the summary names any kept regardless.
 
 mod raw;
 mod wrk;
@@ -26,6 +30,14 @@ const CONNECTIONS: u32 = 64;
 const DATASOURCES_FOR_RSS: usize = 10;
 /// Pairs of runs without and with a mapper in a full run.
 const MAPPER_PAIRS: usize = 3;
+/// A run during which the hypervisor took more of the machine's CPU time
+/// than this, in percent, measured the neighbours as much as the server,
+/// and is made again.
+const STEAL_LIMIT_PERCENT: f64 = 5.0;
+/// Attempts at one run; the last is kept whatever was stolen during it.
+const ATTEMPTS: usize = 3;
+/// Runs kept although more than [`STEAL_LIMIT_PERCENT`] was stolen during them.
+static KEPT_DESPITE_STEAL: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// Runs `wrk` against a base URL and its `(path, token)` targets, with the
 /// events per request and a run ID.
@@ -90,33 +102,35 @@ fn main() {
 
     // Ceiling 1: a bare handler.
     let bare = bare_server();
-    let bare_single = load(&bare, &okta_target("none"), 1, "bare");
+    let (bare_single, ()) = steady("bare", |run_id| {
+        (load(&bare, &okta_target("none"), 1, run_id), ())
+    });
     report("bare axum handler, single events", &bare_single, 1, None);
 
     // eventpush, single events and batches, no mapper.
     let plain = Server::start(work.path(), "plain", 1, None, None);
-    let single = load(&plain.base, &plain.targets, 1, "single");
-    let single_cpu = plain.cpu_per_request(&single);
+    let (single, single_cpu) = plain.measure(&load, 1, "single");
     report(
         "eventpush, single events",
         &single,
         1,
         Some((&plain, single_cpu)),
     );
-    let batch = load(&plain.base, &plain.targets, 100, "batch");
-    let batch_cpu = plain.cpu_per_request(&batch);
+    let (batch, batch_cpu) = plain.measure(&load, 100, "batch");
     report(
         "eventpush, 100-event batches",
         &batch,
         100,
         Some((&plain, batch_cpu)),
     );
-    plain.check_stored(single.requests + batch.requests * 100);
+    plain.check_stored();
     drop(plain);
 
     // The bare handler again: the machine's speed drifts over minutes, so
     // the ceiling is the mean of one run before and one after.
-    let bare_again = load(&bare, &okta_target("none"), 1, "bare-again");
+    let (bare_again, ()) = steady("bare-again", |run_id| {
+        (load(&bare, &okta_target("none"), 1, run_id), ())
+    });
     report(
         "bare axum handler again, single events",
         &bare_again,
@@ -138,8 +152,7 @@ fn main() {
         Some("builtin:okta-verify"),
         None,
     );
-    let many_single = load(&many.base, &many.targets, 1, "many");
-    let many_cpu = many.cpu_per_request(&many_single);
+    let (many_single, many_cpu) = many.measure(&load, 1, "many");
     report(
         "eventpush, 10 datasources with okta-verify",
         &many_single,
@@ -191,8 +204,7 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
         let server = Server::start(work.path(), "grown", 1, None, Some(&path));
-        let run = load(&server.base, &server.targets, 100, "grown");
-        let cpu = server.cpu_per_request(&run);
+        let (run, cpu) = server.measure(&load, 100, "grown");
         report(
             &format!(
                 "eventpush, 100-event batches, {} events stored before",
@@ -225,7 +237,7 @@ fn main() {
         );
     }
     println!(
-        "okta-verify, median of {MAPPER_PAIRS} alternated pairs: +{:.1} µs of time per request at saturation, +{:.1} µs of request-thread CPU; target <= 25 µs",
+        "okta-verify, median of {MAPPER_PAIRS} alternated pairs: {:+.1} µs of time per request at saturation, {:+.1} µs of request-thread CPU; target <= 25 µs",
         mapper.time_added, mapper.cpu_added
     );
     // Single-event pushes are what senders such as Okta send. A 100-event
@@ -246,6 +258,13 @@ fn main() {
         ms(batch.p99_us)
     );
     println!("peak RSS, 10 datasources with okta-verify: {many_rss:.1} MiB; target < 150 MiB");
+    let kept = KEPT_DESPITE_STEAL.lock().expect("not poisoned");
+    if !kept.is_empty() {
+        println!(
+            "kept after {ATTEMPTS} attempts with more than {STEAL_LIMIT_PERCENT} % of CPU time stolen (their figures measure the neighbours too): {}",
+            kept.join(", ")
+        );
+    }
 }
 
 /// What `okta-verify` adds per request under load: medians over pairs of
@@ -259,6 +278,16 @@ struct MapperCost {
     mapped_p99_us: Vec<u64>,
 }
 
+/// One run of a pair.
+struct PairRun {
+    /// Time per request at saturation, in microseconds.
+    time: f64,
+    /// CPU per request on the request threads, in microseconds.
+    cpu: f64,
+    p99_us: u64,
+    stolen_percent: f64,
+}
+
 /// Measures [`MapperCost`] from `pairs` runs of the same datasource without
 /// and with `okta-verify`, one right after the other, so that drift in the
 /// machine's speed falls on both, and prints each pair.
@@ -268,10 +297,9 @@ fn mapper_pairs(work: &Path, pairs: usize, load: &RunLoad) -> MapperCost {
     let mut time_added = Vec::new();
     let mut cpu_added = Vec::new();
     let mut mapped_p99_us = Vec::new();
-    let mut answered = [0, 0];
     for pair in 1..=pairs {
-        let run = |server: &Server, what: &str, answered: &mut u64| {
-            let outcome = load(&server.base, &server.targets, 1, &format!("{what}-{pair}"));
+        let run = |server: &Server, what: &str| {
+            let (outcome, cpu) = server.measure(load, 1, &format!("{what}-{pair}"));
             assert!(
                 outcome.non_2xx == 0 && outcome.socket_errors == 0 && outcome.timeouts == 0,
                 "{what}: {} not 2xx, {} socket errors, {} timeouts",
@@ -279,48 +307,77 @@ fn mapper_pairs(work: &Path, pairs: usize, load: &RunLoad) -> MapperCost {
                 outcome.socket_errors,
                 outcome.timeouts
             );
-            *answered += outcome.requests;
-            let cpu = server.cpu_per_request(&outcome);
-            (
-                1e6 / outcome.requests_per_second(),
-                cpu.request_threads,
-                outcome.p99_us,
-            )
+            PairRun {
+                time: 1e6 / outcome.requests_per_second(),
+                cpu: cpu.request_threads,
+                p99_us: outcome.p99_us,
+                stolen_percent: outcome.stolen_percent,
+            }
         };
-        let [plain_answered, mapped_answered] = &mut answered;
         // Which goes first alternates, so that a steady drift of the
         // machine's speed favours neither.
-        let ((plain_time, plain_cpu, plain_p99), (mapped_time, mapped_cpu, mapped_p99)) =
-            if pair % 2 == 1 {
-                let without = run(&plain, "plain", plain_answered);
-                (without, run(&mapped, "mapped", mapped_answered))
-            } else {
-                let with = run(&mapped, "mapped", mapped_answered);
-                (run(&plain, "plain", plain_answered), with)
-            };
+        let (without, with) = if pair % 2 == 1 {
+            let without = run(&plain, "plain");
+            (without, run(&mapped, "mapped"))
+        } else {
+            let with = run(&mapped, "mapped");
+            (run(&plain, "plain"), with)
+        };
         println!(
-            "pair {pair}: time per request {plain_time:.1} µs without, {mapped_time:.1} µs with okta-verify (+{:.1}); request-thread CPU {plain_cpu:.1} µs, {mapped_cpu:.1} µs (+{:.1}); p99 {:.1} ms, {:.1} ms",
-            mapped_time - plain_time,
-            mapped_cpu - plain_cpu,
-            ms(plain_p99),
-            ms(mapped_p99)
+            "pair {pair}: time per request {:.1} µs without, {:.1} µs with okta-verify ({:+.1}); request-thread CPU {:.1} µs, {:.1} µs ({:+.1}); p99 {:.1} ms, {:.1} ms; CPU time stolen {:.1} %, {:.1} %",
+            without.time,
+            with.time,
+            with.time - without.time,
+            without.cpu,
+            with.cpu,
+            with.cpu - without.cpu,
+            ms(without.p99_us),
+            ms(with.p99_us),
+            without.stolen_percent,
+            with.stolen_percent,
         );
-        time_added.push(mapped_time - plain_time);
-        cpu_added.push(mapped_cpu - plain_cpu);
-        mapped_p99_us.push(mapped_p99);
+        time_added.push(with.time - without.time);
+        cpu_added.push(with.cpu - without.cpu);
+        mapped_p99_us.push(with.p99_us);
     }
-    plain.check_stored(answered[0]);
-    mapped.check_stored(answered[1]);
+    plain.check_stored();
+    mapped.check_stored();
     let cost = MapperCost {
         time_added: median(&mut time_added),
         cpu_added: median(&mut cpu_added),
         mapped_p99_us,
     };
     println!(
-        "okta-verify adds, median of {pairs} pairs: {:.1} µs of time per request at saturation, {:.1} µs of request-thread CPU; target <= 25 µs\n",
+        "okta-verify adds, median of {pairs} pairs: {:+.1} µs of time per request at saturation, {:+.1} µs of request-thread CPU; target <= 25 µs\n",
         cost.time_added, cost.cpu_added
     );
     cost
+}
+
+/// Makes a run, given its run ID, again while the hypervisor took more
+/// than [`STEAL_LIMIT_PERCENT`] of the machine during it, up to
+/// [`ATTEMPTS`] times; says so for each run set aside.
+fn steady<T>(run_id: &str, mut run: impl FnMut(&str) -> (wrk::Outcome, T)) -> (wrk::Outcome, T) {
+    let mut attempt = 1;
+    loop {
+        // Every attempt has IDs of its own, so that its events are new.
+        let measured = run(&format!("{run_id}-{attempt}"));
+        let stolen = measured.0.stolen_percent;
+        if stolen <= STEAL_LIMIT_PERCENT {
+            return measured;
+        }
+        if attempt == ATTEMPTS {
+            KEPT_DESPITE_STEAL
+                .lock()
+                .expect("not poisoned")
+                .push(format!("{run_id} ({stolen:.1} %)"));
+            return measured;
+        }
+        println!(
+            "({run_id}: {stolen:.1} % of CPU time stolen by the hypervisor during the run; made again)"
+        );
+        attempt += 1;
+    }
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -439,6 +496,8 @@ struct Server {
     targets: Vec<(String, String)>,
     database: PathBuf,
     cpu_mark: std::cell::Cell<Ticks>,
+    /// Events sent in requests that were answered, over every run.
+    answered_events: std::cell::Cell<u64>,
 }
 
 impl Server {
@@ -518,6 +577,7 @@ impl Server {
             targets,
             database,
             cpu_mark,
+            answered_events: std::cell::Cell::new(0),
         }
     }
 
@@ -545,8 +605,23 @@ impl Server {
         }
     }
 
-    /// Every answered event is stored, once.
-    fn check_stored(&self, answered_events: u64) {
+    /// One run of `per_request` events a request against this server, made
+    /// as [`steady`] says, with the server's CPU per request during it.
+    fn measure(&self, load: &RunLoad, per_request: usize, run_id: &str) -> (wrk::Outcome, CpuUse) {
+        steady(run_id, |run_id| {
+            let outcome = load(&self.base, &self.targets, per_request, run_id);
+            self.answered_events
+                .set(self.answered_events.get() + outcome.requests * per_request as u64);
+            // Taken for every attempt, so that a run set aside is not counted
+            // in the next.
+            let cpu = self.cpu_per_request(&outcome);
+            (outcome, cpu)
+        })
+    }
+
+    /// Every event answered by the runs so far is stored, once.
+    fn check_stored(&self) {
+        let answered_events = self.answered_events.get();
         let conn = rusqlite::Connection::open(&self.database).expect("the database opens");
         let (events, distinct): (i64, i64) = conn
             .query_row(
