@@ -1,17 +1,17 @@
 //! The children the writer stored lately, as it stored them.
 //!
 //! Children recur: the same user or group is named by event after event.
-//! Before this, each one cost the writer two reads (its row, then its index
-//! rows) only to learn that nothing had changed, about a seventh of the
-//! writer's time under load. A child found here, unchanged, is linked with
-//! no read at all.
+//! Without this memory each one costs the writer two reads (its row, then
+//! its index rows) only to learn that nothing has changed, about a seventh
+//! of the writer's time under load. A child found here, unchanged, is
+//! linked with no read at all.
 //!
 //! What is here must be what the database holds, so the writer forgets all
 //! of it whenever that may no longer be so: when a job or a whole group of
 //! jobs fails and is rolled back, when it removes nodes (a retention sweep,
-//! an erasure),
-//! and when another connection, such as `eventpush erase-subject` in
-//! another process, has committed since the writer last looked.
+//! an erasure), and when another connection, such as `eventpush
+//! erase-subject` in another process, has committed since the writer last
+//! looked.
 
 use hashlink::LruCache;
 use rusqlite::Connection;
