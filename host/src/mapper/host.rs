@@ -8,7 +8,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use subtle::ConstantTimeEq;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::State;
 use super::bindings::eventpush::mapper::{host, types};
@@ -250,8 +249,8 @@ fn truncate(text: &str, budget: usize) -> &str {
 
 /// Writes what the mapper printed to the host's log, attributed to it,
 /// within what is left of the call's log budget.
-pub(super) fn forward_output(state: &mut State, output: &MemoryOutputPipe) {
-    let printed = output.contents();
+pub(super) fn forward_output(state: &mut State) {
+    let printed = state.output.contents();
     for line in String::from_utf8_lossy(&printed).lines() {
         if line.trim().is_empty() {
             continue;

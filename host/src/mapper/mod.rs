@@ -181,7 +181,13 @@ pub struct Context {
 /// State of one call's store.
 struct State {
     context: Context,
-    wasi: WasiCtx,
+    /// Built on the mapper's first use of a WASI interface: most calls
+    /// never print or read the clock through WASI, and building it is a
+    /// noticeable part of a short call.
+    wasi: Option<WasiCtx>,
+    /// What the mapper prints, held up to its output limit (printing more
+    /// fails its writes) until it reaches the log within the log budget.
+    output: MemoryOutputPipe,
     table: ResourceTable,
     limiter: host::Limiter,
     log_budget: usize,
@@ -190,8 +196,18 @@ struct State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let output = &self.output;
+        let ctx = self.wasi.get_or_insert_with(|| {
+            wasmtime_wasi::WasiCtxBuilder::new()
+                .stdout(output.clone())
+                .stderr(output.clone())
+                .allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                .build()
+        });
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx,
             table: &mut self.table,
         }
     }
@@ -312,21 +328,12 @@ impl Mapper {
     ) -> (Result<Outcome, Fault>, Receipt) {
         let started = Instant::now();
         let limits = context.limits;
-        // What the mapper prints is held up to its output limit (printing more
-        // fails its writes) and reaches the log within the log budget.
-        let output = MemoryOutputPipe::new(limits.output_bytes);
-        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
-            .stdout(output.clone())
-            .stderr(output.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
         let mut store = Store::new(
             self.pre.engine(),
             State {
                 context: context.clone(),
-                wasi,
+                wasi: None,
+                output: MemoryOutputPipe::new(limits.output_bytes),
                 table: ResourceTable::new(),
                 limiter: host::Limiter::new(limits.memory_bytes),
                 log_budget: limits.log_bytes,
@@ -362,7 +369,7 @@ impl Mapper {
             Ok(outcome) => check_outcome(outcome, limits.output_bytes),
             Err(error) => Err(classify(&error, &store, &limits)),
         };
-        host::forward_output(store.data_mut(), &output);
+        host::forward_output(store.data_mut());
         let receipt = Receipt {
             mapper: self.name.clone(),
             outcome: match &outcome {
