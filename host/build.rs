@@ -1,7 +1,14 @@
-//! Builds the bundled mappers in `plugins/` for `wasm32-wasip2` and exposes
-//! them to the binary as `builtin:NAME`, so that tests and `serve` always
-//! run the mappers that match the source. The hostile mappers of the tests,
-//! in `tests/mappers/`, are built the same way and listed for the tests.
+//! Builds the bundled mappers in `plugins/` and exposes them to the binary
+//! as `builtin:NAME`, so that tests and `serve` always run the mappers that
+//! match the source. The hostile mappers of the tests, in `tests/mappers/`,
+//! are built the same way and listed for the tests.
+//!
+//! The bundled mappers are built for `wasm32-unknown-unknown` and made into
+//! components here: without the WASI interfaces that the standard library
+//! imports on `wasm32-wasip2`, a component is one core module with no
+//! imports but the host's, and an instance of it costs about a third less
+//! (BENCHMARKS.md). The hostile mappers stay on `wasm32-wasip2`, the target
+//! vendors build for, and which reaches past the sandbox the most.
 //!
 //! The plugins are their own Cargo workspace with their own target
 //! directory (`plugins/target`). The nested cargo must not inherit what the
@@ -12,7 +19,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGET: &str = "wasm32-wasip2";
+/// The target of the bundled mappers.
+const BUNDLED: &str = "wasm32-unknown-unknown";
+/// The target of the test mappers, which produces components directly.
+const COMPONENTS: &str = "wasm32-wasip2";
 
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
@@ -32,10 +42,20 @@ fn main() {
         root.join("rust-toolchain.toml").display()
     );
     let toolchain = Toolchain::find(&root);
-    toolchain.require_target();
+    toolchain.require_targets(&[BUNDLED, COMPONENTS]);
 
     let out_dir = PathBuf::from(env("OUT_DIR"));
-    let builtins = build_workspace(&toolchain, &root.join("plugins"));
+    let modules = build_workspace(&toolchain, &root.join("plugins"), BUNDLED);
+    let components = out_dir.join("mappers");
+    std::fs::create_dir_all(&components).expect("failed to create the mappers' folder");
+    let builtins: Vec<_> = modules
+        .into_iter()
+        .map(|(name, module)| {
+            let component = components.join(module.file_name().expect("a file"));
+            componentize(&module, &component);
+            (name, component)
+        })
+        .collect();
     let mut generated = String::from("/// Bundled mappers: `(name, component bytes)`.\n");
     generated += "pub const BUILTINS: &[(&str, &[u8])] = &[\n";
     for (name, wasm) in &builtins {
@@ -53,7 +73,7 @@ fn main() {
     // by path, never embedded in the binary.
     let test_mappers = root.join("tests/mappers");
     if test_mappers.join("Cargo.toml").exists() {
-        let built = build_workspace(&toolchain, &test_mappers);
+        let built = build_workspace(&toolchain, &test_mappers, COMPONENTS);
         let mut list = String::from("/// Test mappers: `(name, path to the component)`.\n");
         list += "pub const TEST_MAPPERS: &[(&str, &str)] = &[\n";
         for (name, wasm) in &built {
@@ -67,9 +87,9 @@ fn main() {
     }
 }
 
-/// Builds every crate of the workspace at `dir` for the target, in its own
-/// target directory, and returns `(crate folder, component path)` pairs.
-fn build_workspace(toolchain: &Toolchain, dir: &Path) -> Vec<(String, PathBuf)> {
+/// Builds every crate of the workspace at `dir` for `target`, in its own
+/// target directory, and returns `(crate folder, .wasm path)` pairs.
+fn build_workspace(toolchain: &Toolchain, dir: &Path, target: &str) -> Vec<(String, PathBuf)> {
     let names = plugin_names(dir);
     println!(
         "cargo::rerun-if-changed={}",
@@ -90,8 +110,8 @@ fn build_workspace(toolchain: &Toolchain, dir: &Path) -> Vec<(String, PathBuf)> 
         );
     }
     let target_dir = dir.join("target");
-    build(toolchain, &dir.join("Cargo.toml"), &target_dir);
-    let out = target_dir.join(TARGET).join("release");
+    build(toolchain, &dir.join("Cargo.toml"), &target_dir, target);
+    let out = target_dir.join(target).join("release");
     names
         .into_iter()
         .map(|name| {
@@ -156,8 +176,8 @@ impl Toolchain {
         }
     }
 
-    /// Fails early, with the command that fixes it, when the target is missing.
-    fn require_target(&self) {
+    /// Fails early, with the command that fixes it, when a target is missing.
+    fn require_targets(&self, targets: &[&str]) {
         let sysroot = self
             .command("rustc", "RUSTC")
             .args(["--print", "sysroot"])
@@ -168,15 +188,23 @@ impl Toolchain {
         let Some(sysroot) = sysroot else {
             return;
         };
-        let installed = Path::new(&sysroot)
-            .join("lib/rustlib")
-            .join(TARGET)
-            .exists();
+        let missing: Vec<&str> = targets
+            .iter()
+            .copied()
+            .filter(|target| {
+                !Path::new(&sysroot)
+                    .join("lib/rustlib")
+                    .join(target)
+                    .exists()
+            })
+            .collect();
         let toolchain = self.pinned.as_deref().unwrap_or("this toolchain");
         assert!(
-            installed,
-            "\n\nthe `{TARGET}` target is not installed for {toolchain}; the bundled mappers \
-             need it.\nrun: rustup target add {TARGET}\n\n"
+            missing.is_empty(),
+            "\n\nthe `{}` target is not installed for {toolchain}; the mappers need it.\n\
+             run: rustup target add {}\n\n",
+            missing.join("` and `"),
+            missing.join(" ")
         );
     }
 }
@@ -191,7 +219,7 @@ fn pinned_channel(root: &Path) -> Option<String> {
     })
 }
 
-fn build(toolchain: &Toolchain, manifest: &Path, target_dir: &Path) {
+fn build(toolchain: &Toolchain, manifest: &Path, target_dir: &Path, target: &str) {
     let mut command = toolchain.command("cargo", "CARGO");
     command
         .args([
@@ -199,7 +227,7 @@ fn build(toolchain: &Toolchain, manifest: &Path, target_dir: &Path) {
             "--release",
             "--locked",
             "--target",
-            TARGET,
+            target,
             "--manifest-path",
         ])
         .arg(manifest)
@@ -225,7 +253,25 @@ fn build(toolchain: &Toolchain, manifest: &Path, target_dir: &Path) {
     assert!(
         status.success(),
         "building the mappers of `{}` failed (see the output above); \
-         if the `{TARGET}` target is missing, run: rustup target add {TARGET}",
+         if the `{target}` target is missing, run: rustup target add {target}",
         manifest.display()
     );
+}
+
+/// Makes the core module at `module` into a component at `component`. The
+/// world it implements travels in the module, where `wit-bindgen` put it.
+fn componentize(module: &Path, component: &Path) {
+    let bytes = std::fs::read(module)
+        .unwrap_or_else(|e| panic!("failed to read `{}`: {e}", module.display()));
+    let encoded = wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .unwrap_or_else(|e| {
+            panic!(
+                "failed to make `{}` into a component: {e:#}",
+                module.display()
+            )
+        });
+    std::fs::write(component, encoded)
+        .unwrap_or_else(|e| panic!("failed to write `{}`: {e}", component.display()));
 }

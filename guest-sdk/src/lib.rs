@@ -25,6 +25,11 @@
 //!
 //! Build the crate, with `crate-type = ["cdylib"]`, by `cargo build --release
 //! --target wasm32-wasip2`: the result is a component that eventpush loads.
+//! Built for `wasm32-unknown-unknown` and made into a component by
+//! `wasm-tools component new`, it imports no WASI and costs less per call;
+//! there, the default feature `arena` installs a global allocator that
+//! serves each call from memory the instance starts with (the README says
+//! what else differs on that target).
 //!
 //! What a mapper may reach besides the request is in [`host`]: log lines, its
 //! datasource's `mapper_config`, the time, and signature checks against
@@ -35,6 +40,16 @@
 // which must resolve inside the crate as well as in the mappers that use it.
 extern crate self as eventpush_guest;
 
+#[cfg(any(
+    test,
+    all(
+        feature = "arena",
+        target_arch = "wasm32",
+        target_os = "unknown",
+        not(target_feature = "atomics")
+    )
+))]
+mod arena;
 pub mod encoding;
 pub mod host;
 mod macros;

@@ -275,7 +275,8 @@ impl Engine {
         if !is_component(bytes) {
             return Err(invalid(
                 "the file is not a WebAssembly component (a core module, or not WebAssembly at all); \
-                 build it for `wasm32-wasip2`"
+                 build it for `wasm32-wasip2`, or make a core module into a component with \
+                 `wasm-tools component new`"
                     .into(),
             ));
         }

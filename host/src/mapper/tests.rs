@@ -235,6 +235,42 @@ fn signature_verifies_the_known_answer_vectors() {
 }
 
 #[test]
+fn bundled_mappers_import_nothing_but_the_host() {
+    // Built without WASI, each is one core module whose instances cost less.
+    for name in builtin_names() {
+        let mapper = mapper(name);
+        let component = mapper.pre.instance_pre().component();
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&engine().engine)
+            .map(|(import, _)| import.to_owned())
+            .collect();
+        assert!(
+            imports.iter().all(|i| i.starts_with("eventpush:mapper/")),
+            "`{name}` imports {imports:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bundled_mapper_takes_a_body_larger_than_its_arena() {
+    // The arena holds 256 KiB; past it the mapper grows its memory.
+    let okta = mapper("okta-verify");
+    let ctx = context(&[], &[], 0);
+
+    let (small, small_receipt) = call(&okta, &ctx, &request("POST", "", &[], b"{}"));
+    let body = vec![b' '; 1 << 20];
+    let (large, large_receipt) = call(&okta, &ctx, &request("POST", "", &[], &body));
+
+    assert_eq!(small, Ok(Outcome::Forward(None)));
+    assert_eq!(large, Ok(Outcome::Forward(None)));
+    assert!(
+        large_receipt.peak_memory_bytes >= small_receipt.peak_memory_bytes + (1 << 20),
+        "{small_receipt:?} {large_receipt:?}"
+    );
+}
+
+#[test]
 fn refuses_a_core_module_with_a_clear_reason() {
     // The smallest core module: the preamble and version 1.
     let core = b"\0asm\x01\0\0\0";
