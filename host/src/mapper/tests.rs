@@ -271,6 +271,22 @@ fn a_bundled_mapper_takes_a_body_larger_than_its_arena() {
 }
 
 #[test]
+fn a_bundled_mapper_past_its_memory_cap_is_a_memory_fault() {
+    let mut ctx = context(&[], &[], 0);
+    ctx.limits.memory_bytes = 4 << 20;
+    let body = vec![b' '; 8 << 20];
+
+    let (outcome, receipt) = call(
+        &mapper("okta-verify"),
+        &ctx,
+        &request("POST", "", &[], &body),
+    );
+
+    assert_eq!(outcome, Err(Fault::Memory(4 << 20)), "{receipt:?}");
+    assert!(receipt.peak_memory_bytes <= 4 << 20, "{receipt:?}");
+}
+
+#[test]
 fn refuses_a_core_module_with_a_clear_reason() {
     // The smallest core module: the preamble and version 1.
     let core = b"\0asm\x01\0\0\0";
