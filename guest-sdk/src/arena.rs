@@ -94,9 +94,10 @@ mod global {
 
     use super::Arena;
 
-    /// Bytes in the arena. Requests as the bundled mappers see them (a few
-    /// kilobytes, headers included) fit many times over.
-    const ARENA_BYTES: usize = 256 << 10;
+    /// Bytes in the arena: requests as most senders send them (a few
+    /// kilobytes, headers included) fit many times over. It adds to the
+    /// memory every instance starts with, which `mapper_memory_bytes` caps.
+    const ARENA_BYTES: usize = 64 << 10;
 
     /// The arena's bytes. All zero at the start, so that they take no room in
     /// the module's data: the instance's memory starts zeroed.

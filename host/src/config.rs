@@ -205,7 +205,8 @@ struct LimitsDef {
     /// `mapper_fuel`: fuel per call; default 100 million.
     #[serde(default)]
     mapper_fuel: Option<Spanned<u64>>,
-    /// `mapper_memory_bytes`: linear memory cap; default 64 MiB, at most 1 GiB.
+    /// `mapper_memory_bytes`: linear memory cap; default 64 MiB, at most 1 GiB,
+    /// and no less than the memory the datasource's mapper starts with.
     #[serde(default)]
     mapper_memory_bytes: Option<Spanned<usize>>,
     /// `mapper_timeout_ms`: wall-clock time per call; default 1000.
@@ -590,6 +591,15 @@ fn load_mapper(
     let mapper = engine
         .load(&name, &bytes)
         .map_err(|e| DatasourceError::at(&spec.referenced, id, "mapper", e))?;
+    let start = mapper.memory_at_start();
+    if start > limits.mapper.memory_bytes {
+        let why = format!(
+            "`{name}` starts with {start} bytes of memory, more than `mapper_memory_bytes` \
+             ({}) allows: every call would fail",
+            limits.mapper.memory_bytes
+        );
+        return Err(DatasourceError::at(&spec.referenced, id, "mapper", why));
+    }
     let config = def.mapper_config.as_ref().map(|config| &config.value);
     Ok(Some(MapperSetup {
         mapper,

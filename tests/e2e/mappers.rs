@@ -1317,6 +1317,23 @@ fn serve_refuses_a_mapper_file_that_is_not_a_component() {
 }
 
 #[test]
+fn serve_refuses_a_memory_cap_below_what_the_mapper_starts_with() {
+    let ran = serve_refused(
+        Source::template("app", LOGINS)
+            .mapper("builtin:okta-verify")
+            .limit("mapper_memory_bytes", 1 << 20),
+        &[],
+    );
+
+    assert!(ran.stderr.contains("builtin:okta-verify"), "{ran:#?}");
+    assert!(
+        ran.stderr
+            .contains("more than `mapper_memory_bytes` (1048576) allows"),
+        "{ran:#?}"
+    );
+}
+
+#[test]
 fn serve_refuses_a_component_that_does_not_implement_the_interface() {
     // The smallest component there is: the preamble, version 13, layer 1,
     // and nothing in it, so no `map` export.

@@ -290,6 +290,7 @@ impl Engine {
         Ok(Mapper {
             name: name.to_owned(),
             pre,
+            memory_at_start: memory_at_start(bytes),
         })
     }
 }
@@ -300,11 +301,28 @@ fn is_component(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [1, 0]
 }
 
+/// The largest linear memory that a module of the component `bytes`
+/// declares, in bytes: what each instance holds before the mapper runs.
+fn memory_at_start(bytes: &[u8]) -> usize {
+    let mut largest: u64 = 0;
+    // Only called on bytes wasmtime has compiled, so nothing fails to parse.
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let Ok(wasmparser::Payload::MemorySection(memories)) = payload {
+            for memory in memories.into_iter().flatten() {
+                let page = 1u64 << memory.page_size_log2.unwrap_or(16);
+                largest = largest.max(memory.initial.saturating_mul(page));
+            }
+        }
+    }
+    usize::try_from(largest).unwrap_or(usize::MAX)
+}
+
 /// A loaded mapper, ready to run once per request.
 #[derive(Clone)]
 pub struct Mapper {
     name: String,
     pre: bindings::MapperPre<State>,
+    memory_at_start: usize,
 }
 
 impl std::fmt::Debug for Mapper {
@@ -317,6 +335,12 @@ impl Mapper {
     /// The mapper's name (`builtin:NAME` or its path).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The memory each instance starts with, in bytes: a memory cap below
+    /// it fails every call.
+    pub fn memory_at_start(&self) -> usize {
+        self.memory_at_start
     }
 
     /// Runs the mapper on `request` in a fresh instance. The call gives its

@@ -254,7 +254,7 @@ fn bundled_mappers_import_nothing_but_the_host() {
 
 #[test]
 fn a_bundled_mapper_takes_a_body_larger_than_its_arena() {
-    // The arena holds 256 KiB; past it the mapper grows its memory.
+    // The arena holds 64 KiB; past it the mapper grows its memory.
     let okta = mapper("okta-verify");
     let ctx = context(&[], &[], 0);
 
@@ -268,6 +268,25 @@ fn a_bundled_mapper_takes_a_body_larger_than_its_arena() {
         large_receipt.peak_memory_bytes >= small_receipt.peak_memory_bytes + (1 << 20),
         "{small_receipt:?} {large_receipt:?}"
     );
+}
+
+#[test]
+fn the_memory_at_start_is_what_a_call_that_never_grows_holds() {
+    for name in builtin_names() {
+        let mapper = mapper(name);
+        let (_, receipt) = call(
+            &mapper,
+            &context(&[], &[], 0),
+            &request("OPTIONS", "", &[], b""),
+        );
+
+        assert!(mapper.memory_at_start() >= 1 << 16, "`{name}`");
+        assert_eq!(
+            receipt.peak_memory_bytes,
+            mapper.memory_at_start(),
+            "`{name}`"
+        );
+    }
 }
 
 #[test]
