@@ -1,7 +1,8 @@
 //! Builds the bundled mappers in `plugins/` and exposes them to the binary
 //! as `builtin:NAME`, so that tests and `serve` always run the mappers that
 //! match the source. The hostile mappers of the tests, in `tests/mappers/`,
-//! are built the same way and listed for the tests.
+//! are built by the same steps (for another target, below) and listed for
+//! the tests.
 //!
 //! The bundled mappers are built for `wasm32-unknown-unknown` and made into
 //! components here: without the WASI interfaces that the standard library

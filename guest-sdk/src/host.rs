@@ -5,8 +5,10 @@
 //! the name of an entry in the datasource's `secrets:` and the host compares
 //! in constant time, so a secret's bytes never enter the mapper's memory.
 //!
-//! The mapper has no files, environment, sockets or clock besides these;
-//! anything it prints to stdout or stderr lands in the host's log as well.
+//! The mapper has no files, environment or sockets. Built for
+//! `wasm32-wasip2`, anything it prints to stdout or stderr lands in the
+//! host's log as well, and WASI's clocks give the real time; [`now_millis`]
+//! is the clock that the host's tests can stop.
 
 pub use crate::__bindings::eventpush::mapper::host::{Algorithm, KeyFormat, Level, SignatureError};
 

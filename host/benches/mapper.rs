@@ -7,9 +7,12 @@
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use eventpush::mapper::{self, Context, Engine, Outcome, Request};
+use eventpush::mapper::{self, Context, Engine, Outcome};
 use eventpush::template::Template;
 use serde_json::{Value, json};
+use shared::okta_request;
+
+mod shared;
 
 /// An Okta delivery padded to about `size` bytes with a long display message.
 fn body(size: usize) -> Vec<u8> {
@@ -23,22 +26,6 @@ fn body(size: usize) -> Vec<u8> {
     let bare = serde_json::to_vec(&json!({"data": {"events": [event.clone()]}})).expect("JSON");
     event["displayMessage"] = json!("x".repeat(size.saturating_sub(bare.len())));
     serde_json::to_vec(&json!({"data": {"events": [event]}})).expect("JSON")
-}
-
-fn request(body: Vec<u8>) -> Request {
-    Request {
-        method: "POST".into(),
-        path: "/events/custom/v1/okta".into(),
-        query: String::new(),
-        headers: vec![
-            ("content-type".into(), b"application/json".to_vec()),
-            (
-                "authorization".into(),
-                b"Bearer ep_0000000000000000_x".to_vec(),
-            ),
-        ],
-        body,
-    }
 }
 
 fn mapper_cost(c: &mut Criterion) {
@@ -69,7 +56,7 @@ fn mapper_cost(c: &mut Criterion) {
             |b, body| {
                 b.iter(|| {
                     // The same copy as the mapped case makes, so the difference is the mapper's.
-                    let request = request(body.clone());
+                    let request = okta_request(body.clone());
                     let payload: Value = serde_json::from_slice(&request.body).expect("JSON");
                     template.extract(&payload)
                 })
@@ -77,7 +64,7 @@ fn mapper_cost(c: &mut Criterion) {
         );
         group.bench_with_input(BenchmarkId::new("okta_verify", label), &body, |b, body| {
             b.iter(|| {
-                let request = request(body.clone());
+                let request = okta_request(body.clone());
                 let (outcome, _) = runtime.block_on(okta.call(&context, &request));
                 assert!(matches!(outcome, Ok(Outcome::Forward(None))));
                 let payload: Value = serde_json::from_slice(&request.body).expect("JSON");
@@ -88,7 +75,7 @@ fn mapper_cost(c: &mut Criterion) {
             BenchmarkId::new("mapper_call_only", label),
             &body,
             |b, body| {
-                let request = request(body.clone());
+                let request = okta_request(body.clone());
                 b.iter(|| runtime.block_on(okta.call(&context, &request)))
             },
         );

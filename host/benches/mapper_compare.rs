@@ -12,21 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use eventpush::mapper::{self, Context, Engine, Mapper, Outcome, Request};
+use eventpush::mapper::{self, Context, Engine, Mapper, Outcome};
+use shared::okta_request;
 
-/// An Okta delivery as the mapper sees it: a 1.5 KB body and the usual headers.
-fn request() -> Request {
-    Request {
-        method: "POST".into(),
-        path: "/events/custom/v1/okta".into(),
-        query: String::new(),
-        headers: vec![
-            ("content-type".into(), b"application/json".to_vec()),
-            ("user-agent".into(), b"Okta Event Hooks".to_vec()),
-        ],
-        body: vec![b' '; 1500],
-    }
-}
+mod shared;
 
 struct Args {
     mappers: Vec<String>,
@@ -68,7 +57,8 @@ fn medians(mappers: &[Mapper], rounds: usize, calls: usize) -> Vec<f64> {
         .build()
         .expect("a runtime");
     let context = Context::default();
-    let request = request();
+    // An Okta delivery of 1.5 KB.
+    let request = okta_request(vec![b' '; 1500]);
     let mut times = vec![Vec::with_capacity(rounds); mappers.len()];
     for _ in 0..rounds {
         for (mapper, times) in mappers.iter().zip(&mut times) {
