@@ -200,9 +200,13 @@ impl Toolchain {
             })
             .collect();
         let toolchain = self.pinned.as_deref().unwrap_or("this toolchain");
+        let (what, them) = match missing.len() {
+            1 => ("target is", "it"),
+            _ => ("targets are", "them"),
+        };
         assert!(
             missing.is_empty(),
-            "\n\nthe `{}` target is not installed for {toolchain}; the mappers need it.\n\
+            "\n\nthe `{}` {what} not installed for {toolchain}; the mappers need {them}.\n\
              run: rustup target add {}\n\n",
             missing.join("` and `"),
             missing.join(" ")

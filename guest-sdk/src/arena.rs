@@ -23,11 +23,11 @@
 use std::alloc::Layout;
 use std::cell::Cell;
 
-/// Offsets into a region of `len` bytes at `base`: where the free bytes
-/// start, and where the most recent block starts. Only offsets are kept
-/// here; the global allocator below turns them into pointers.
+/// Offsets into a region of `len` bytes: where the free bytes start, and
+/// where the most recent block starts. Only offsets are kept here; the
+/// global allocator below turns them into pointers. Alignment is counted
+/// from offset 0, so the region must be aligned for every block it holds.
 struct Arena {
-    base: usize,
     len: usize,
     top: Cell<usize>,
     /// `None` once the most recent block is freed.
@@ -35,9 +35,8 @@ struct Arena {
 }
 
 impl Arena {
-    const fn new(base: usize, len: usize) -> Self {
+    const fn new(len: usize) -> Self {
         Self {
-            base,
             len,
             top: Cell::new(0),
             last: Cell::new(None),
@@ -46,8 +45,7 @@ impl Arena {
 
     /// The offset of a new block for `layout`, or `None` when it does not fit.
     fn bump(&self, layout: Layout) -> Option<usize> {
-        let start = (self.base + self.top.get()).checked_next_multiple_of(layout.align())?;
-        let start = start - self.base;
+        let start = self.top.get().checked_next_multiple_of(layout.align())?;
         let end = start.checked_add(layout.size())?;
         if end > self.len {
             return None;
@@ -57,10 +55,9 @@ impl Arena {
         Some(start)
     }
 
-    /// The offset of `address` when it lies in the arena.
-    fn offset_of(&self, address: usize) -> Option<usize> {
-        let offset = address.checked_sub(self.base)?;
-        (offset < self.len).then_some(offset)
+    /// Whether `offset` lies in the arena.
+    fn contains(&self, offset: usize) -> bool {
+        offset < self.len
     }
 
     /// Frees the block at `offset`: the most recent one makes room again,
@@ -119,7 +116,7 @@ mod global {
     static BYTES: Bytes = Bytes(UnsafeCell::new([0; ARENA_BYTES]));
 
     #[global_allocator]
-    static ALLOCATOR: ArenaFirst = ArenaFirst(Arena::new(0, ARENA_BYTES));
+    static ALLOCATOR: ArenaFirst = ArenaFirst(Arena::new(ARENA_BYTES));
 
     impl ArenaFirst {
         fn base(&self) -> *mut u8 {
@@ -127,15 +124,16 @@ mod global {
         }
 
         /// The arena's offsets count from its bytes' address, which a
-        /// `static` initializer cannot name; this adds that address.
+        /// `static` initializer cannot name: the offset of `ptr` from it,
+        /// when `ptr` points into the arena.
         fn offset_of(&self, ptr: *mut u8) -> Option<usize> {
-            self.0
-                .offset_of((ptr as usize).checked_sub(self.base() as usize)?)
+            let offset = (ptr as usize).checked_sub(self.base() as usize)?;
+            self.0.contains(offset).then_some(offset)
         }
 
         fn bump(&self, layout: Layout) -> Option<*mut u8> {
-            // Alignment is counted from offset 0, which `Bytes` aligns to 16;
-            // larger alignments go to the standard allocator.
+            // Offset 0 is aligned to 16 (`Bytes`); larger alignments go to
+            // the standard allocator.
             if layout.align() > 16 {
                 return None;
             }
@@ -204,7 +202,7 @@ mod tests {
 
     #[test]
     fn blocks_are_aligned_and_apart() {
-        let arena = Arena::new(0, 1024);
+        let arena = Arena::new(1024);
 
         let a = arena.bump(layout(3, 1)).unwrap();
         let b = arena.bump(layout(8, 8)).unwrap();
@@ -215,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_block_that_does_not_fit_is_refused() {
-        let arena = Arena::new(0, 64);
+        let arena = Arena::new(64);
 
         assert_eq!(arena.bump(layout(48, 1)), Some(0));
         assert_eq!(arena.bump(layout(17, 1)), None);
@@ -225,7 +223,7 @@ mod tests {
 
     #[test]
     fn only_the_most_recent_block_is_reused() {
-        let arena = Arena::new(0, 1024);
+        let arena = Arena::new(1024);
         let a = arena.bump(layout(100, 1)).unwrap();
         let b = arena.bump(layout(100, 1)).unwrap();
 
@@ -239,7 +237,7 @@ mod tests {
 
     #[test]
     fn the_most_recent_block_grows_in_place_while_there_is_room() {
-        let arena = Arena::new(0, 256);
+        let arena = Arena::new(256);
         let a = arena.bump(layout(16, 1)).unwrap();
         let b = arena.bump(layout(16, 1)).unwrap();
 
@@ -251,21 +249,11 @@ mod tests {
     }
 
     #[test]
-    fn alignment_counts_from_the_base_address() {
-        let arena = Arena::new(4, 64);
+    fn only_offsets_inside_are_the_arenas() {
+        let arena = Arena::new(50);
 
-        assert_eq!(arena.bump(layout(1, 1)), Some(0));
-        // Address 5 rounds up to 8, offset 4.
-        assert_eq!(arena.bump(layout(1, 8)), Some(4));
-    }
-
-    #[test]
-    fn only_addresses_inside_are_the_arenas() {
-        let arena = Arena::new(100, 50);
-
-        assert_eq!(arena.offset_of(99), None);
-        assert_eq!(arena.offset_of(100), Some(0));
-        assert_eq!(arena.offset_of(149), Some(49));
-        assert_eq!(arena.offset_of(150), None);
+        assert!(arena.contains(0));
+        assert!(arena.contains(49));
+        assert!(!arena.contains(50));
     }
 }

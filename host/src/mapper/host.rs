@@ -250,7 +250,10 @@ fn truncate(text: &str, budget: usize) -> &str {
 /// Writes what the mapper printed to the host's log, attributed to it,
 /// within what is left of the call's log budget.
 pub(super) fn forward_output(state: &mut State) {
-    let printed = state.output.contents();
+    let Some(wasi) = &state.wasi else {
+        return;
+    };
+    let printed = wasi.output.contents();
     for line in String::from_utf8_lossy(&printed).lines() {
         if line.trim().is_empty() {
             continue;

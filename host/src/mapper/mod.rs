@@ -184,30 +184,42 @@ struct State {
     /// Built on the mapper's first use of a WASI interface: most calls
     /// never print or read the clock through WASI, and building it is a
     /// noticeable part of a short call.
-    wasi: Option<WasiCtx>,
-    /// What the mapper prints, held up to its output limit (printing more
-    /// fails its writes) until it reaches the log within the log budget.
-    output: MemoryOutputPipe,
+    wasi: Option<Wasi>,
     table: ResourceTable,
     limiter: host::Limiter,
     log_budget: usize,
     mapper: String,
 }
 
+/// A call's WASI context, and what the mapper prints through it.
+struct Wasi {
+    ctx: WasiCtx,
+    /// Held up to the output limit (printing more fails the mapper's
+    /// writes) until it reaches the log within the log budget.
+    output: MemoryOutputPipe,
+}
+
+impl Wasi {
+    /// No files, environment or sockets; stdout and stderr into one pipe.
+    fn new(output_bytes: usize) -> Self {
+        let output = MemoryOutputPipe::new(output_bytes);
+        let ctx = wasmtime_wasi::WasiCtxBuilder::new()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self { ctx, output }
+    }
+}
+
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        let output = &self.output;
-        let ctx = self.wasi.get_or_insert_with(|| {
-            wasmtime_wasi::WasiCtxBuilder::new()
-                .stdout(output.clone())
-                .stderr(output.clone())
-                .allow_tcp(false)
-                .allow_udp(false)
-                .allow_ip_name_lookup(false)
-                .build()
-        });
+        let output_bytes = self.context.limits.output_bytes;
+        let wasi = self.wasi.get_or_insert_with(|| Wasi::new(output_bytes));
         WasiCtxView {
-            ctx,
+            ctx: &mut wasi.ctx,
             table: &mut self.table,
         }
     }
@@ -358,7 +370,6 @@ impl Mapper {
             State {
                 context: context.clone(),
                 wasi: None,
-                output: MemoryOutputPipe::new(limits.output_bytes),
                 table: ResourceTable::new(),
                 limiter: host::Limiter::new(limits.memory_bytes),
                 log_budget: limits.log_bytes,
