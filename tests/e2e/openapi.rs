@@ -105,6 +105,42 @@ fn the_document_is_openapi_3_1_and_lists_every_endpoint() {
 /// Sends every documented operation to the server, filled in with values
 /// that exist, and checks that the status is one the document lists for it
 /// and that a JSON answer has the documented media type.
+/// Every `$ref` in `value`, wherever it sits.
+fn references(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(members) => {
+            for (key, member) in members {
+                match (key.as_str(), member) {
+                    ("$ref", Value::String(target)) => found.push(target.clone()),
+                    _ => references(member, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_in_the_document_resolves() {
+    let server = Server::start(vec![Source::template("app", LOGINS)]);
+    let document = server.send(server.get("/api/openapi.json")).json();
+
+    let mut found = Vec::new();
+    references(&document, &mut found);
+    let unresolved: BTreeSet<&String> = found
+        .iter()
+        .filter(|target| {
+            target
+                .strip_prefix('#')
+                .is_none_or(|pointer| document.pointer(pointer).is_none())
+        })
+        .collect();
+
+    assert!(found.len() > 10, "{found:?}");
+    assert!(unresolved.is_empty(), "unresolved: {unresolved:?}");
+}
+
 #[test]
 fn every_documented_operation_answers_as_documented() {
     let server = Server::start(vec![Source::template("app", LOGINS)]);

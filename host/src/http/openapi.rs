@@ -123,7 +123,9 @@ pub(super) async fn openapi_json() -> Response {
                        with the datasource's template, and keeps them as graph state.",
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(ProblemDetails)),
+    // The push answers are declared as responses of their own, whose body
+    // schemas the paths do not collect; they are listed here.
+    components(schemas(ProblemDetails, Summary)),
     tags(
         (name = "push", description = "Events from senders"),
         (name = "query", description = "What is stored, behind an admin token"),
