@@ -1317,6 +1317,56 @@ fn serve_refuses_a_mapper_file_that_is_not_a_component() {
 }
 
 #[test]
+fn the_log_says_whether_a_mapper_came_from_the_cache_or_why_it_was_compiled() {
+    let cached = |server: &Server| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(server.dir().join("mappers"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect()
+    };
+    let compiled = |server: &Server| -> Vec<Value> {
+        server
+            .log_records("mapper compiled")
+            .into_iter()
+            .map(|record| record["fields"]["cache"].clone())
+            .collect()
+    };
+    let server = Server::start(vec![Source::okta("okta").mapper("builtin:okta-verify")]);
+    assert_eq!(
+        compiled(&server),
+        [json!("missing")],
+        "{}",
+        server.log_text()
+    );
+
+    let server = server.kill_and_restart();
+    assert!(compiled(&server).is_empty(), "{}", server.log_text());
+    assert_eq!(server.log_records("mapper loaded from cache").len(), 1);
+
+    for artifact in cached(&server) {
+        std::fs::write(artifact, b"not an artifact").unwrap();
+    }
+    let server = server.kill_and_restart();
+    assert_eq!(
+        compiled(&server),
+        [json!("mismatched")],
+        "{}",
+        server.log_text()
+    );
+
+    for artifact in cached(&server) {
+        std::fs::remove_file(artifact).unwrap();
+    }
+    let server = server.kill_and_restart();
+    assert_eq!(
+        compiled(&server),
+        [json!("missing")],
+        "{}",
+        server.log_text()
+    );
+}
+
+#[test]
 fn serve_refuses_a_memory_cap_below_what_the_mapper_starts_with() {
     let ran = serve_refused(
         Source::template("app", LOGINS)

@@ -19,24 +19,29 @@ pub(super) fn compile(
         return Component::new(engine, bytes);
     };
     let path = artifact_path(engine, dir, bytes);
-    if path.exists() {
+    // Why it is compiled: no artifact under its key, or one this engine
+    // cannot use.
+    let cache = if path.exists() {
         match load(engine, &path) {
             Ok(component) => {
                 tracing::info!(mapper = %name, artifact = %path.display(), "mapper loaded from cache");
                 return Ok(component);
             }
-            Err(e) => tracing::warn!(
-                mapper = %name,
-                artifact = %path.display(),
-                error = %e,
-                "cached mapper mismatched; recompiling"
-            ),
+            Err(e) => {
+                tracing::warn!(
+                    mapper = %name,
+                    artifact = %path.display(),
+                    error = %e,
+                    "cached mapper mismatched; recompiling"
+                );
+                "mismatched"
+            }
         }
     } else {
-        tracing::debug!(mapper = %name, "no cached artifact (missing)");
-    }
+        "missing"
+    };
     let component = Component::new(engine, bytes)?;
-    tracing::info!(mapper = %name, "mapper compiled");
+    tracing::info!(mapper = %name, cache, "mapper compiled");
     if let Err(e) = store(&component, dir, &path) {
         tracing::warn!(mapper = %name, error = %e, "failed to cache the compiled mapper");
     }
